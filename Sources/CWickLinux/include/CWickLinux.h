@@ -1,0 +1,36 @@
+#ifndef CWICKLINUX_H
+#define CWICKLINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+/// CRC-32C (Castagnoli, polynomial 0x1EDC6F41, reflected), as used by iSCSI, ext4 and Kafka.
+/// `crc` is the running value (start with 0); the result is the finished CRC of everything fed so far.
+/// Uses the SSE4.2 instruction when the CPU has it, a slice-by-8 table otherwise.
+uint32_t CWickLinux_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// The same, always in software: lets tests check the two implementations against each other.
+uint32_t CWickLinux_crc32c_software(uint32_t crc, const void *data, size_t length);
+
+/// 1 when the hardware path is in use.
+int CWickLinux_crc32c_hardware(void);
+
+/// sendmmsg(2) over `count` datagrams of the same destination, each a single buffer.
+/// Returns the number of datagrams sent, or -1 with errno set.
+int CWickLinux_sendmmsg_buffers(int fd, const struct sockaddr *addr, socklen_t addrlen,
+                                const void *const *buffers, const size_t *lengths, unsigned int count);
+
+/// Names the calling thread (15 bytes at most), as `top -H` and core dumps show it.
+void CWickLinux_set_thread_name(const char *name);
+
+/// Constants that Glibc's Swift overlay does not import as plain integers.
+int CWickLinux_SO_RCVBUFFORCE(void);
+int CWickLinux_SO_RXQ_OVFL(void);
+int CWickLinux_SOCK_CLOEXEC(void);
+int CWickLinux_SOCK_NONBLOCK(void);
+int CWickLinux_SOCK_STREAM(void);
+int CWickLinux_SOCK_DGRAM(void);
+
+#endif

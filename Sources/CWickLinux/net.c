@@ -1,0 +1,35 @@
+#include "CWickLinux.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <pthread.h>
+
+int CWickLinux_sendmmsg_buffers(int fd, const struct sockaddr *addr, socklen_t addrlen,
+                                const void *const *buffers, const size_t *lengths, unsigned int count) {
+    if (count == 0) return 0;
+    if (count > 1024) count = 1024;
+    struct mmsghdr msgs[1024];
+    struct iovec iovs[1024];
+    memset(msgs, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        iovs[i].iov_base = (void *)buffers[i];
+        iovs[i].iov_len = lengths[i];
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = (void *)addr;
+        msgs[i].msg_hdr.msg_namelen = addrlen;
+    }
+    return sendmmsg(fd, msgs, count, 0);
+}
+
+int CWickLinux_SO_RCVBUFFORCE(void) { return SO_RCVBUFFORCE; }
+int CWickLinux_SO_RXQ_OVFL(void) { return SO_RXQ_OVFL; }
+int CWickLinux_SOCK_CLOEXEC(void) { return SOCK_CLOEXEC; }
+int CWickLinux_SOCK_NONBLOCK(void) { return SOCK_NONBLOCK; }
+int CWickLinux_SOCK_STREAM(void) { return SOCK_STREAM; }
+int CWickLinux_SOCK_DGRAM(void) { return SOCK_DGRAM; }
+
+void CWickLinux_set_thread_name(const char *name) { pthread_setname_np(pthread_self(), name); }

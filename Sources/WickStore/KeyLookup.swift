@@ -1,0 +1,83 @@
+/// Finds the records that carry a key: the index's frame locations, plus a scan of the frames the
+/// index has not reached yet (its high-water mark trails the log by about one group commit), so a
+/// lookup never misses a durable record. Each frame read is checked against the key, because long
+/// keys share index entries and a retired segment's entries may still be in flight.
+struct KeyLookup {
+    let index: IndexStore?
+    let segments: [SegmentInfo]
+    let highWaterMark: UInt64
+    /// The writer's own list of the active segment's frames, when looking up in its process.
+    var liveFrames: ((UInt64, UInt64) -> [SegmentFooter.FrameEntry]?)? = nil
+
+    func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
+        var locations = Set(try index?.locations(for: key) ?? [])
+        let existing = Set(segments.map(\.id))
+        locations = locations.filter { existing.contains($0.segment) }
+        let from = index == nil ? 0 : highWaterMark
+        try scanUnindexed(from: from) { location, record in
+            if record.hasKey(key) { locations.insert(location) }
+        }
+        return locations.sorted()
+    }
+
+    /// Records carrying `key`, in sequence order.
+    func records(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
+        var result: [StoredRecord] = []
+        var readers: [UInt64: SegmentReader] = [:]
+        let paths = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0.path) })
+        for location in try locations(for: key) {
+            guard let path = paths[location.segment] else { continue }
+            let reader: SegmentReader
+            if let cached = readers[location.segment] {
+                reader = cached
+            } else {
+                guard let opened = try? SegmentReader(path: path, segmentID: location.segment) else { continue }
+                readers[location.segment] = opened
+                reader = opened
+            }
+            do {
+                _ = try reader.readFrame(at: location.offset) { sequence, record in
+                    if record.hasKey(key) { result.append(record.stored(sequence: sequence)) }
+                }
+            } catch let error as StorageError where error.code == .checksumMismatch || error.code == .corruptSegment {
+                continue
+            } catch let error as StorageError {
+                throw error
+            } catch {
+                throw StorageError(code: .ioError, message: "\(error)")
+            }
+        }
+        return result.sorted { $0.sequence < $1.sequence }
+    }
+
+    private func scanUnindexed(from sequence: UInt64, _ body: (FrameLocation, RecordView) -> Void) throws(StorageError) {
+        for (position, segment) in segments.enumerated() {
+            if position + 1 < segments.count, segments[position + 1].firstSequence <= sequence { continue }
+            guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { continue }
+            let frames: [SegmentFooter.FrameEntry]
+            if let live = liveFrames?(segment.id, sequence) {
+                frames = live
+            } else if let footer = reader.footer {
+                frames = footer.frames
+            } else {
+                frames = try reader.scan(expectedFirstSequence: segment.firstSequence).frames
+            }
+            for frame in frames where frame.firstSequence + UInt64(frame.recordCount) > sequence {
+                let location = FrameLocation(segment: segment.id, offset: frame.offset)
+                _ = try? reader.readFrame(at: frame.offset) { _, record in body(location, record) }
+            }
+        }
+    }
+}
+
+extension RecordView {
+    func hasKey(_ key: IndexKey) -> Bool {
+        var found = false
+        key.bytes.withUnsafeBytes { wanted in
+            forEachKey { space, bytes in
+                if !found, space == key.space, bytes.count == wanted.count, compareBytes(bytes, wanted) == 0 { found = true }
+            }
+        }
+        return found
+    }
+}

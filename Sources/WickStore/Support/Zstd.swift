@@ -1,0 +1,53 @@
+import CZstd
+
+/// A zstd compression context. Not shareable: one per writer thread.
+final class ZstdCompressor {
+    private let context: OpaquePointer
+
+    init(level: Int32) {
+        // ZSTD_createCCtx only fails when malloc does.
+        context = ZSTD_createCCtx()!
+        _ = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        // The frame's own CRC-32C covers the payload; zstd's content checksum would be a second pass.
+        _ = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0)
+        _ = ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
+    }
+
+    deinit {
+        ZSTD_freeCCtx(context)
+    }
+
+    static func bound(_ count: Int) -> Int {
+        ZSTD_compressBound(count)
+    }
+
+    /// Compresses `source` into `destination` (which must hold `bound(source.count)` bytes); returns
+    /// the compressed length.
+    func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws(StorageError) -> Int {
+        let result = ZSTD_compress2(context, destination.baseAddress, destination.count, source.baseAddress, source.count)
+        if ZSTD_isError(result) != 0 {
+            throw StorageError(code: .ioError, message: "zstd compression failed: \(String(cString: ZSTD_getErrorName(result)))")
+        }
+        return result
+    }
+}
+
+/// A zstd decompression context. One per reader; cheap to keep around.
+final class ZstdDecompressor {
+    private let context: OpaquePointer
+
+    init() {
+        context = ZSTD_createDCtx()!
+    }
+
+    deinit {
+        ZSTD_freeDCtx(context)
+    }
+
+    /// Decompresses exactly one frame of known decompressed size. A frame that decodes to a different
+    /// size is corrupt, whatever zstd thinks.
+    func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        let result = ZSTD_decompressDCtx(context, destination.baseAddress, destination.count, source.baseAddress, source.count)
+        return ZSTD_isError(result) == 0 && result == destination.count
+    }
+}

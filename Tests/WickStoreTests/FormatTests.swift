@@ -1,0 +1,130 @@
+import CWickLinux
+import Testing
+
+@testable import WickStore
+
+@Suite struct FormatTests {
+    @Test func crc32cKnownVectors() {
+        // RFC 3720 B.4 and the usual "123456789" check value.
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(CRC32C.checksum(Array(0..<32)) == 0x46DD_794E)
+    }
+
+    @Test func crc32cHardwareMatchesSoftware() {
+        var rng = SplitMix(seed: 7)
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097] {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let software = bytes.withUnsafeBytes { CWickLinux_crc32c_software(0, $0.baseAddress, $0.count) }
+            #expect(CRC32C.checksum(bytes) == software, "length \(length)")
+            // Continuing a checksum equals checksumming the concatenation.
+            let half = length / 2
+            let split = CRC32C.checksum(Array(bytes[half...]), continuing: CRC32C.checksum(Array(bytes[..<half])))
+            #expect(split == software)
+        }
+    }
+
+    @Test func segmentHeaderRoundTripAndDamage() {
+        let header = SegmentHeader(kind: .raw, segmentID: 42, createdAt: 1_700_000_000_000_000, firstSequence: 1234)
+        let bytes = header.encoded()
+        #expect(bytes.count == SegmentHeader.size)
+        #expect(bytes.withUnsafeBytes { SegmentHeader.decode($0) } == .success(header))
+        for index in bytes.indices {
+            var damaged = bytes
+            damaged[index] ^= 0x10
+            if case .success = damaged.withUnsafeBytes({ SegmentHeader.decode($0) }) {
+                Issue.record("flip at \(index) not detected")
+            }
+        }
+    }
+
+    @Test func recordBatchRoundTrip() throws {
+        var batch = RecordBatch()
+        batch.append(kind: .rawEvent, receiveTime: -5, project: "p", keys: [], payload: [])
+        batch.append(kind: .reject, receiveTime: 1 << 50, project: String(repeating: "x", count: 255),
+                     keys: [IndexKey(space: traceSpace, "t"), IndexKey(space: eventSpace, bytes: Array(repeating: 9, count: 600))],
+                     payload: Array(repeating: 7, count: 70_000))
+        #expect(batch.count == 2)
+        var decoded: [StoredRecord] = []
+        try batch.bytes.withUnsafeBytes { raw in
+            var iterator = RecordIterator(raw)
+            var sequence: UInt64 = 10
+            while let record = try iterator.next() {
+                decoded.append(record.stored(sequence: sequence))
+                sequence += 1
+            }
+        }
+        #expect(decoded.count == 2)
+        #expect(decoded[0] == StoredRecord(sequence: 10, kind: .rawEvent, receiveTime: -5, project: "p", keys: [], payload: []))
+        #expect(decoded[1].kind == .reject)
+        #expect(decoded[1].receiveTime == 1 << 50)
+        #expect(decoded[1].project.count == 255)
+        #expect(decoded[1].keys.count == 2 && decoded[1].keys[1].bytes.count == 600)
+        #expect(decoded[1].payload == Array(repeating: 7, count: 70_000))
+    }
+
+    @Test func truncatedRecordsAreCorruptionNotCrashes() {
+        let bytes = batch(0..<3).bytes
+        for cut in 1..<bytes.count {
+            let prefix = Array(bytes[..<cut])
+            var count = 0
+            let outcome = Result { () throws -> Void in
+                try prefix.withUnsafeBytes { raw in
+                    var iterator = RecordIterator(raw)
+                    while try iterator.next() != nil { count += 1 }
+                }
+            }
+            if case .success = outcome {
+                // Only a cut exactly between records decodes cleanly.
+                #expect(count < 3)
+            }
+        }
+    }
+
+    @Test func footerRoundTripAndTrailer() {
+        var bloom = BloomFilter(expectedKeys: 100)
+        for i in 0..<100 { bloom.insert(hash: keyHash(Array("k\(i)".utf8))) }
+        let footer = SegmentFooter(
+            frames: [.init(offset: 64, firstSequence: 1, recordCount: 3, payloadLength: 100, uncompressedLength: 300,
+                           minReceiveTime: 5, maxReceiveTime: 9)],
+            keySummaries: [.init(space: traceSpace, distinctKeys: 100, bloom: bloom)])
+        let bytes = footer.encoded(at: 220)
+        let trailer = Array(bytes.suffix(SegmentFooter.trailerSize))
+        let parsed = trailer.withUnsafeBytes { SegmentFooter.parseTrailer($0) }
+        #expect(parsed?.offset == 220)
+        #expect(parsed?.length == bytes.count - SegmentFooter.trailerSize)
+        let body = Array(bytes.prefix(bytes.count - SegmentFooter.trailerSize))
+        #expect(body.withUnsafeBytes { SegmentFooter.decode($0) } == footer)
+    }
+
+    @Test func bloomFilterFalsePositiveRateNearOnePercent() {
+        var bloom = BloomFilter(expectedKeys: 10_000)
+        for i in 0..<10_000 { bloom.insert(hash: keyHash(Array("present-\(i)".utf8))) }
+        for i in 0..<10_000 { #expect(bloom.mightContain(hash: keyHash(Array("present-\(i)".utf8)))) }
+        let falsePositives = (0..<20_000).filter { bloom.mightContain(hash: keyHash(Array("absent-\($0)".utf8))) }.count
+        #expect(falsePositives < 20_000 * 2 / 100, "false positive rate \(Double(falsePositives) / 200)%")
+    }
+
+    @Test(arguments: [0, 1, 127, 128, 300, 16_383, 16_384, UInt64.max])
+    func varintRoundTrip(_ value: UInt64) {
+        var bytes: [UInt8] = []
+        bytes.appendVarint(value)
+        let decoded = bytes.withUnsafeBytes { raw -> UInt64? in
+            var reader = ByteReader(raw)
+            return reader.readVarint()
+        }
+        #expect(decoded == value)
+    }
+
+    @Test func longKeysAreShortenedForLMDB() {
+        let short = [UInt8](repeating: 1, count: 480)
+        let long = [UInt8](repeating: 1, count: 800)
+        #expect(short.withUnsafeBytes { IndexKeyEncoding.storedKey($0) } == short)
+        let stored = long.withUnsafeBytes { IndexKeyEncoding.storedKey($0) }
+        #expect(stored.count == 409)
+        var other = long
+        other[799] = 2
+        #expect(other.withUnsafeBytes { IndexKeyEncoding.storedKey($0) } != stored)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import WickStore
+
+@Suite struct StoreRoundTripTests {
+    @Test func appendCloseReopenReadBack() async throws {
+        let temp = TemporaryDirectory()
+        let directory = temp.dataDirectory
+        let store = try DataStore.open(directory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: testLogger)
+        var expected: [Range<UInt64>] = []
+        for chunk in 0..<20 {
+            expected.append(try await store.events.append(batch(chunk * 50..<(chunk + 1) * 50)))
+        }
+        #expect(expected.first?.lowerBound == 1)
+        #expect(expected.last?.upperBound == 1001)
+        // Several segments: 1000 records of ~260 bytes in 64 KiB segments.
+        #expect(store.events.segments.count > 3)
+        store.close()
+
+        let records = try allRecords(directory)
+        #expect(records.count == 1000)
+        for (index, record) in records.enumerated() {
+            #expect(record.sequence == UInt64(index + 1))
+            #expect(record.payload == payload(index))
+            #expect(record.keys == [traceKey(index), IndexKey(space: eventSpace, "event-\(index)")])
+            #expect(record.project == "default")
+            #expect(record.receiveTime == 1_000_000 + Int64(index))
+        }
+
+        // Reopened, appends continue the sequence.
+        let again = try DataStore.open(directory, configuration: testConfiguration(), logger: testLogger)
+        let more = try await again.events.append(batch(1000..<1010))
+        #expect(more == 1001..<1011)
+        again.close()
+        #expect(try allRecords(directory).count == 1010)
+    }
+
+    @Test func lookupByKeyFindsEveryRecordIndexedOrNot() async throws {
+        let temp = TemporaryDirectory()
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        defer { store.close() }
+        for chunk in 0..<10 {
+            _ = try await store.events.append(batch(chunk * 40..<(chunk + 1) * 40))
+        }
+        // Records of trace 7 are n = 56..<64.
+        let found = try store.records(for: IndexKey(space: traceSpace, "trace-7"))
+        #expect(found.compactMap(\.n) == Array(56..<64))
+        let byEvent = try store.records(for: IndexKey(space: eventSpace, "event-123"))
+        #expect(byEvent.compactMap(\.n) == [123])
+        #expect(try store.records(for: IndexKey(space: traceSpace, "no-such-trace")).isEmpty)
+
+        // The same from another reader of the directory, beside the open store.
+        let reader = try StoreReader(temp.dataDirectory)
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-7")).compactMap(\.n) == Array(56..<64))
+    }
+
+    @Test func indexHighWaterMarkTrailsByAtMostOneCommit() async throws {
+        let temp = TemporaryDirectory()
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        for chunk in 0..<10 {
+            _ = try await store.events.append(batch(chunk * 30..<(chunk + 1) * 30))
+        }
+        store.close()
+        // After a clean close the index has everything.
+        let reader = try StoreReader(temp.dataDirectory)
+        #expect(reader.indexHighWaterMark == 301)
+    }
+
+    @Test func fsyncPoliciesAllCompleteAppends() async throws {
+        for mode in SegmentLog.Configuration.FsyncMode.allCases {
+            let temp = TemporaryDirectory()
+            let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(fsync: mode), logger: testLogger)
+            let range = try await store.events.append(batch(0..<100))
+            #expect(range == 1..<101)
+            #expect(store.events.durableSequence >= 101)
+            if mode == .never {
+                #expect(store.events.statistics.fsyncs.load(ordering: .relaxed) == 0)
+            } else {
+                #expect(store.events.statistics.fsyncs.load(ordering: .relaxed) > 0)
+            }
+            store.close()
+            #expect(try allRecords(temp.dataDirectory).count == 100)
+        }
+    }
+
+    @Test func secondWriterIsRefusedAndReindexRefusesWhileOpen() throws {
+        let temp = TemporaryDirectory()
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        defer { store.close() }
+        #expect(temp.dataDirectory.isLocked)
+        do {
+            _ = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+            Issue.record("a second writer opened the directory")
+        } catch {
+            #expect(error.code == .locked)
+        }
+        do {
+            _ = try Reindex.run(temp.dataDirectory)
+            Issue.record("reindex ran beside the writer")
+        } catch {
+            #expect(error.code == .locked)
+            #expect(error.message.contains("running wick daemon"))
+        }
+    }
+
+    @Test func rotationByAgeSealsSegments() async throws {
+        let temp = TemporaryDirectory()
+        var configuration = testConfiguration(segmentBytes: 1 << 30)
+        configuration.log.maxSegmentAgeMilliseconds = 30
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        _ = try await store.events.append(batch(0..<10))
+        try await Task.sleep(for: .milliseconds(200))
+        _ = try await store.events.append(batch(10..<20))
+        store.close()
+        let inspection = try Inspection.make(StoreReader(temp.dataDirectory))
+        let events = inspection.segments.filter { $0.log == "events" }
+        #expect(events.count >= 2)
+        #expect(events.first?.sealed == true)
+        #expect(events.reduce(0) { $0 + $1.records } == 20)
+    }
+
+    @Test func lmdbMapGrowsInsteadOfFailing() async throws {
+        let temp = TemporaryDirectory()
+        var configuration = testConfiguration(segmentBytes: 1 << 30)
+        configuration.indexInitialMapBytes = 64 << 10
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        for chunk in 0..<40 {
+            _ = try await store.events.append(batch(chunk * 100..<(chunk + 1) * 100))
+        }
+        await store.events.flush()
+        // Let the indexer apply the last commit.
+        for _ in 0..<200 where store.indexHighWaterMark < 4001 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(store.indexHighWaterMark == 4001)
+        #expect(store.indexStatistics.mapBytes > 64 << 10)
+        #expect(store.indexStatistics.errors == 0)
+        #expect(try store.records(for: IndexKey(space: eventSpace, "event-3999")).compactMap(\.n) == [3999])
+        store.close()
+    }
+}
