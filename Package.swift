@@ -10,6 +10,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Thin shims over Debian's libzstd-dev and liblmdb-dev, and a few Linux calls Glibc's overlay lacks.
@@ -41,17 +46,74 @@ let package = Package(
             ]
         ),
 
+        // Validating byte-level JSON scanner, JSON values and writer, ISO 8601 timestamps. No I/O.
+        .target(name: "WickJSON"),
+
+        // Langfuse's event model: event types, envelope validation, reject reasons. No I/O.
+        .target(name: "WickModel", dependencies: ["WickJSON"]),
+
+        // Unix stream, UDP and Unix datagram listeners: line framing, validation, batching into the store.
+        .target(
+            name: "WickIngest",
+            dependencies: [
+                "WickJSON", "WickModel", "WickStore", "CWickLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The HTTP server (Hummingbird): metrics now, the Langfuse API later.
+        .target(
+            name: "WickHTTP",
+            dependencies: [
+                "WickIngest", "WickStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Configuration and the composition root: builds the service group `wick serve` runs.
+        .target(
+            name: "WickDaemon",
+            dependencies: [
+                "WickJSON", "WickModel", "WickStore", "WickIngest", "WickHTTP", "CWickLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
         // The one executable: thin.
         .executableTarget(
             name: "wick",
             dependencies: [
-                "WickStore",
+                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "CWickLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
+        // libFuzzer targets (docs/fuzzing.md); a plain build links them as programs that do nothing.
+        .executableTarget(name: "FuzzSegmentReader", dependencies: ["WickStore"], path: "Fuzz/FuzzSegmentReader"),
+        .executableTarget(name: "FuzzJSONScanner", dependencies: ["WickJSON"], path: "Fuzz/FuzzJSONScanner"),
+
+        // Benchmarks: release builds, run by their own commands (BENCHMARKS.md), never by the tests.
+        .executableTarget(name: "JSONBench", dependencies: ["WickJSON"], path: "Benchmarks/JSONBench"),
+
+        // Spawned by the crash tests, killed with SIGKILL mid-write.
+        .executableTarget(
+            name: "wick-test-writer",
+            dependencies: ["WickStore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Tools/wick-test-writer"
+        ),
         .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux"]),
+        .testTarget(name: "WickJSONTests", dependencies: ["WickJSON"]),
     ]
 )
 

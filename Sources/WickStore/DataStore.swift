@@ -32,6 +32,7 @@ public final class DataStore: Sendable {
     private let lock: DirectoryLock
     private let logger: Logger
     public let configuration: Configuration
+    private let retention: Mutex<(events: RetentionPolicy, deadLetters: RetentionPolicy)>
     /// What opening found and did about the index.
     public let indexRecovery: IndexRecovery
 
@@ -87,6 +88,7 @@ public final class DataStore: Sendable {
             throw error
         }
         self.indexRecovery = indexRecovery
+        retention = Mutex((configuration.retention, configuration.deadLetterRetention))
         indexer.start(interval: configuration.maintenanceIntervalMilliseconds) { [weak self] in
             self?.runRetention()
         }
@@ -217,11 +219,18 @@ public final class DataStore: Sendable {
 
     // MARK: - Retention
 
+    /// Changes the retention policies while running (SIGHUP); applied at the next retention run.
+    public func setRetention(events: RetentionPolicy, deadLetters: RetentionPolicy) {
+        retention.withLock { $0 = (events, deadLetters) }
+        indexer.requestRetention()
+    }
+
     /// Runs on the indexer thread.
     private func runRetention() {
+        let policies = retention.withLock { $0 }
         do {
-            try applyRetention(to: events, policy: configuration.retention, indexed: true)
-            try applyRetention(to: deadLetters, policy: configuration.deadLetterRetention, indexed: false)
+            try applyRetention(to: events, policy: policies.events, indexed: true)
+            try applyRetention(to: deadLetters, policy: policies.deadLetters, indexed: false)
         } catch {
             logger.error("retention.failed", metadata: ["error": "\(error)"])
         }

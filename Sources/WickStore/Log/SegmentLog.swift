@@ -203,6 +203,14 @@ public final class SegmentLog: Sendable {
 
     public var isDiskFull: Bool { state.withLock { $0.diskFull } }
 
+    /// Appended bytes not yet committed (the measure back-pressure acts on).
+    public var pendingBytes: Int { state.withLock { $0.uncommittedBytes } }
+
+    /// Bytes of this log's segment files on disk.
+    public var diskBytes: Int64 {
+        segments.reduce(0) { $0 + (FileSystem.fileSize($1.path) ?? 0) }
+    }
+
     // MARK: - Closing
 
     /// Commits everything appended so far (synced, whatever the policy), then stops the writer.

@@ -24,4 +24,11 @@ public struct SegmentInfo: Sendable, Hashable {
     public var path: String
     public var firstSequence: UInt64
     public var sealed: Bool
+
+    public init(id: UInt64, path: String, firstSequence: UInt64, sealed: Bool) {
+        self.id = id
+        self.path = path
+        self.firstSequence = firstSequence
+        self.sealed = sealed
+    }
 }

@@ -217,14 +217,16 @@ final class WriterContext: @unchecked Sendable {
     private func failCommit(_ error: StorageError) {
         output.removeAll(keepingCapacity: true)
         outputFrames.removeAll(keepingCapacity: true)
-        publish { commit, done, bytes in
-            log.failed(error, completions: done, bytes: bytes)
-            log.committed(commit, completions: [], bytes: 0)
-        }
+        // Move on first, so that whoever learns of the failure finds the new segment in place.
+        sealedCatalog.append(active.catalogEntry(sealed: false))
         do {
             try startSegment()
         } catch {
             log.log.error("log.new-segment-failed", metadata: ["error": "\(error)"])
+        }
+        publish { commit, done, bytes in
+            log.failed(error, completions: done, bytes: bytes)
+            log.committed(commit, completions: [], bytes: 0)
         }
     }
 

@@ -5,7 +5,7 @@ import Glibc
 
 /// A dedicated OS thread for blocking work (write, fsync, LMDB commits), kept off Swift's
 /// cooperative pool and off event loops (STYLE.md §4.3 rule 6).
-final class WorkerThread: Sendable {
+public final class WorkerThread: Sendable {
     private final class Box {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -13,7 +13,7 @@ final class WorkerThread: Sendable {
 
     private let thread: pthread_t
 
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let threadName = String(name.prefix(15))
         let box = Unmanaged.passRetained(Box {
             CWickLinux_set_thread_name(threadName)
@@ -30,7 +30,7 @@ final class WorkerThread: Sendable {
         thread = handle
     }
 
-    func join() {
+    public func join() {
         pthread_join(thread, nil)
     }
 }

@@ -1,0 +1,197 @@
+import Hummingbird
+public import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+import WickHTTP
+public import WickIngest
+public import WickStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The composition root of `wick serve`: opens the store, binds the listeners, and runs every
+/// long-lived part as one service group. Shutdown runs in reverse order: stop accepting and drain
+/// the connections, then stop the HTTP server, then commit, sync and close the store.
+public final class Daemon: Sendable {
+    public struct Options: Sendable {
+        public var configuration: WickConfiguration
+        public var environment: [String: String]
+        /// Where the configuration came from, so SIGHUP can read it again.
+        public var configFile: String?
+        public var flags: [String: String]
+        /// Set by the executable: the level its log handler obeys (SIGHUP may change it).
+        public var logLevel: SharedLogLevel?
+
+        public init(configuration: WickConfiguration, environment: [String: String], configFile: String? = nil,
+                    flags: [String: String] = [:], logLevel: SharedLogLevel? = nil) {
+            self.configuration = configuration
+            self.environment = environment
+            self.configFile = configFile
+            self.flags = flags
+            self.logLevel = logLevel
+        }
+    }
+
+    public let options: Options
+    public let store: DataStore
+    public let counters: IngestCounters
+    public let listeners: [BoundListener]
+    let ingest: IngestServer
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let startTime: Int64
+    private let metricsAddress = Mutex<String?>(nil)
+
+    /// Opens the store (recovering it) and binds every listener. Nothing is running yet.
+    public static func build(_ options: Options, logger: Logger) async throws -> Daemon {
+        let configuration = options.configuration
+        let directory = DataDirectory(configuration.dataDirectory)
+        let store = try DataStore.open(directory, configuration: configuration.store, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.ingestThreads)
+        let counters = IngestCounters()
+        do {
+            var ingestConfiguration = IngestServer.Configuration()
+            ingestConfiguration.listeners = Self.listeners(configuration, environment: options.environment, logger: logger)
+            ingestConfiguration.maxLineBytes = configuration.maxLineBytes
+            ingestConfiguration.maxDepth = configuration.maxDepth
+            ingestConfiguration.drainTimeoutMilliseconds = configuration.drainTimeoutMilliseconds
+            let ingest = IngestServer(configuration: ingestConfiguration, store: store, counters: counters, group: group,
+                                      logger: logger)
+            let bound = try await ingest.start()
+            SocketActivation.clearEnvironment()
+            return Daemon(options: options, store: store, counters: counters, listeners: bound, ingest: ingest,
+                          group: group, logger: logger)
+        } catch {
+            store.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private init(options: Options, store: DataStore, counters: IngestCounters, listeners: [BoundListener],
+                 ingest: IngestServer, group: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.options = options
+        self.store = store
+        self.counters = counters
+        self.listeners = listeners
+        self.ingest = ingest
+        self.group = group
+        self.logger = logger
+        startTime = ReceiveClock.system.microseconds()
+    }
+
+    /// The listeners the configuration asks for; sockets handed over by systemd take the place of
+    /// the configured ones of their kind.
+    static func listeners(_ configuration: WickConfiguration, environment: [String: String], logger: Logger) -> [ListenerConfiguration] {
+        let project = configuration.project
+        let inherited = SocketActivation.sockets(environment: environment)
+        var result: [ListenerConfiguration] = inherited.map {
+            ListenerConfiguration(endpoint: .inherited(descriptor: $0.descriptor, kind: $0.kind), project: project,
+                                  receiveBufferBytes: $0.kind == .unixStream ? nil : configuration.udpReceiveBufferBytes)
+        }
+        let kinds = Set(inherited.map(\.kind))
+        if !inherited.isEmpty {
+            logger.info("systemd.sockets", metadata: ["count": "\(inherited.count)"])
+        }
+        if !kinds.contains(.unixStream) {
+            result.append(ListenerConfiguration(
+                endpoint: .unixStream(path: configuration.resolvedUnixSocketPath(environment: environment),
+                                      mode: configuration.unixSocketMode,
+                                      group: configuration.unixSocketGroup.isEmpty ? nil : configuration.unixSocketGroup),
+                project: project))
+        }
+        if !kinds.contains(.udp), configuration.udpAddress != "off", let address = HostPort(configuration.udpAddress) {
+            result.append(ListenerConfiguration(endpoint: .udp(host: address.host, port: address.port), project: project,
+                                                receiveBufferBytes: configuration.udpReceiveBufferBytes))
+        }
+        if !kinds.contains(.unixDatagram), let path = configuration.resolvedUnixDatagramPath(environment: environment) {
+            result.append(ListenerConfiguration(
+                endpoint: .unixDatagram(path: path, mode: configuration.unixSocketMode,
+                                        group: configuration.unixSocketGroup.isEmpty ? nil : configuration.unixSocketGroup),
+                project: project, receiveBufferBytes: configuration.udpReceiveBufferBytes))
+        }
+        return result
+    }
+
+    /// The metrics page, as served on the metrics address.
+    public func metricsText() -> String {
+        let ports = listeners.filter { $0.kind == .udp }.compactMap { HostPort($0.address)?.port }
+        return DaemonMetrics(store: store, counters: counters, udpPorts: ports, startTime: startTime).render()
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then shuts down in order.
+    /// `onReady` gets the line describing where the daemon listens, once everything is bound.
+    public func run(onReady: @escaping @Sendable (ListeningAnnouncement) -> Void) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        services.append(.init(service: StoreService(store: store)))
+        let notifier = SystemdNotifier(environment: options.environment)
+        let httpBound = AsyncBarrier()
+        if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {
+            let http = HTTPServer.application(
+                .init(host: address.host, port: address.port, metrics: { [self] in metricsText() }),
+                group: group, logger: logger,
+                onBound: { [self] bound in
+                    metricsAddress.withLock { $0 = bound }
+                    httpBound.open()
+                })
+            services.append(.init(service: http))
+        } else {
+            httpBound.open()
+        }
+        if let interval = SystemdNotifier.watchdogInterval(environment: options.environment) {
+            services.append(.init(service: WatchdogService(store: store, notifier: notifier, interval: interval, logger: logger)))
+        }
+        services.append(.init(service: ReloadService(daemon: self)))
+        services.append(.init(service: ingest))
+        services.append(.init(service: ReadinessService(daemon: self, notifier: notifier, httpBound: httpBound, onReady: onReady)))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      cancellationSignals: [], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await self.group.shutdownGracefully()
+            throw error
+        }
+        try? await self.group.shutdownGracefully()
+    }
+
+    /// What `wick serve` prints once it listens, and writes to `<data-dir>/runtime.json`.
+    public var announcement: ListeningAnnouncement {
+        ListeningAnnouncement(
+            pid: Int(getpid()), dataDirectory: store.directory.root,
+            unix: listeners.first { $0.kind == .unixStream }?.address,
+            udp: listeners.first { $0.kind == .udp }?.address,
+            unixDatagram: listeners.first { $0.kind == .unixDatagram }?.address,
+            metrics: metricsAddress.withLock { $0 },
+            udpReceiveBufferBytes: listeners.first { $0.kind == .udp }?.receiveBufferBytes)
+    }
+}
+
+/// A one-shot gate tasks can wait on.
+final class AsyncBarrier: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}

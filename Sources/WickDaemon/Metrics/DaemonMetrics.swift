@@ -1,0 +1,86 @@
+import Synchronization
+public import WickIngest
+public import WickStore
+
+/// The daemon's metrics in Prometheus text: ingest counters, both logs, the index, retention,
+/// recovery, and the kernel's UDP drops.
+public struct DaemonMetrics: Sendable {
+    let store: DataStore
+    let counters: IngestCounters
+    /// Local UDP ports, for the kernel's drop counters.
+    let udpPorts: [Int]
+    let startTime: Int64
+
+    public init(store: DataStore, counters: IngestCounters, udpPorts: [Int], startTime: Int64) {
+        self.store = store
+        self.counters = counters
+        self.udpPorts = udpPorts
+        self.startTime = startTime
+    }
+
+    public func render() -> String {
+        var out = PrometheusText()
+        out.gauge("wick_start_time_seconds", "When the daemon started (Unix time).", Double(startTime) / 1_000_000)
+
+        // Ingest
+        out.counter("wick_ingest_lines_total", "Lines (and datagram lines) received.", counters.linesReceived.load(ordering: .relaxed))
+        out.counter("wick_ingest_bytes_total", "Bytes received on all listeners.", counters.bytesReceived.load(ordering: .relaxed))
+        out.counter("wick_ingest_events_accepted_total", "Events accepted and appended to the log.", counters.eventsAccepted.load(ordering: .relaxed))
+        out.counter("wick_ingest_empty_lines_total", "Empty lines, ignored.", counters.emptyLines.load(ordering: .relaxed))
+        out.counter("wick_ingest_rejected_total", "Inputs rejected into the dead-letter log, by reason.",
+                    counters.rejectedByReason.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
+        out.counter("wick_ingest_dropped_total", "Datagrams dropped by the daemon (store behind), by reason.",
+                    counters.droppedByReason.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
+        out.counter("wick_ingest_datagrams_total", "Datagrams received (UDP and Unix datagram).", counters.datagramsReceived.load(ordering: .relaxed))
+        out.counter("wick_ingest_connections_total", "Stream connections accepted.", counters.connectionsAccepted.load(ordering: .relaxed))
+        out.gauge("wick_ingest_connections_open", "Stream connections open.", Double(counters.connectionsOpen.load(ordering: .relaxed)))
+        out.counter("wick_ingest_acks_total", "Ack lines sent.", counters.acksSent.load(ordering: .relaxed))
+        out.counter("wick_ingest_backpressure_pauses_total", "Times a connection stopped being read because the store was behind.",
+                    counters.backPressurePauses.load(ordering: .relaxed))
+        out.counter("wick_udp_kernel_drops_total", "Datagrams the kernel dropped on our UDP sockets (/proc/net/udp).",
+                    udpPorts.map { ([("port", String($0))], Double(KernelUDPDrops.drops(port: $0) ?? 0)) })
+
+        // Logs
+        let logs = [("events", store.events), ("dead-letter", store.deadLetters)]
+        func perLog(_ value: (SegmentLog) -> Double) -> [([(String, String)], Double)] {
+            logs.map { ([("log", $0.0)], value($0.1)) }
+        }
+        out.counter("wick_store_appended_records_total", "Records appended.", perLog { Double($0.statistics.appendedRecords.load(ordering: .relaxed)) })
+        out.counter("wick_store_appended_bytes_total", "Record bytes appended.", perLog { Double($0.statistics.appendedBytes.load(ordering: .relaxed)) })
+        out.counter("wick_store_committed_records_total", "Records made durable.", perLog { Double($0.statistics.committedRecords.load(ordering: .relaxed)) })
+        out.counter("wick_store_commits_total", "Group commits.", perLog { Double($0.statistics.commits.load(ordering: .relaxed)) })
+        out.counter("wick_store_frames_total", "Frames written.", perLog { Double($0.statistics.framesWritten.load(ordering: .relaxed)) })
+        out.counter("wick_store_uncompressed_bytes_total", "Record bytes before compression.", perLog { Double($0.statistics.uncompressedBytes.load(ordering: .relaxed)) })
+        out.counter("wick_store_compressed_bytes_total", "Frame bytes written to disk.", perLog { Double($0.statistics.compressedBytes.load(ordering: .relaxed)) })
+        out.counter("wick_store_fsyncs_total", "fdatasync calls.", perLog { Double($0.statistics.fsyncs.load(ordering: .relaxed)) })
+        out.counter("wick_store_write_errors_total", "Failed writes (other than a full disk).", perLog { Double($0.statistics.writeErrors.load(ordering: .relaxed)) })
+        out.counter("wick_store_fsync_errors_total", "Failed fsyncs.", perLog { Double($0.statistics.fsyncErrors.load(ordering: .relaxed)) })
+        out.counter("wick_store_disk_full_stalls_total", "Times writing waited for disk space.", perLog { Double($0.statistics.diskFullStalls.load(ordering: .relaxed)) })
+        out.gauge("wick_store_disk_full", "1 while the writer waits for disk space.", perLog { $0.isDiskFull ? 1 : 0 })
+        out.gauge("wick_store_pending_bytes", "Appended bytes not yet committed.", perLog { Double($0.pendingBytes) })
+        out.gauge("wick_store_segments", "Segment files.", perLog { Double($0.segments.count) })
+        out.gauge("wick_store_disk_bytes", "Bytes of segment files on disk.", perLog { Double($0.diskBytes) })
+        out.gauge("wick_store_durable_sequence", "Every record below this sequence number is durable.", perLog { Double($0.durableSequence) })
+        out.gauge("wick_recovery_truncated_bytes", "Bytes cut from a torn tail at the last start.", perLog { Double($0.recovery.truncatedBytes) })
+        out.gauge("wick_recovery_dropped_frames", "Frames dropped from a torn tail at the last start.", perLog { Double($0.recovery.droppedFrames) })
+        for (name, log) in logs {
+            let snapshot = log.statistics.fsyncLatency.snapshot()
+            out.histogram("wick_store_fsync_seconds", "fdatasync latency.", labels: [("log", name)],
+                          bounds: LatencyHistogram.bounds.map { Double($0) / 1_000_000 }, cumulative: snapshot.cumulative,
+                          count: snapshot.count, sum: Double(snapshot.sumMicroseconds) / 1_000_000)
+        }
+
+        // Index and retention
+        let index = store.indexStatistics
+        out.gauge("wick_index_high_water_mark", "Every event record below this sequence number is indexed.", Double(index.highWaterMark))
+        let lag = store.events.durableSequence > index.highWaterMark ? store.events.durableSequence - index.highWaterMark : 0
+        out.gauge("wick_index_lag_records", "Durable records not yet indexed.", Double(lag))
+        out.counter("wick_index_commits_total", "Group commits applied to the index.", index.commits)
+        out.counter("wick_index_errors_total", "Index transactions that failed (the log stays the truth).", index.errors)
+        out.gauge("wick_index_map_bytes", "LMDB map size.", Double(index.mapBytes))
+        out.counter("wick_retention_deleted_segments_total", "Segments removed by retention.", index.retentionDeletedSegments)
+        out.counter("wick_retention_lost_records_total", "Records removed by the disk budget before every cursor had read them.", index.retentionLostRecords)
+        out.counter("wick_retention_blocked_total", "Retention runs that kept an old segment because a cursor had not passed it.", index.retentionBlocked)
+        return out.text
+    }
+}

@@ -1,0 +1,67 @@
+import CWickLinux
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fetches the running daemon's metrics page: a plain HTTP/1.0 GET on loopback, so that
+/// `wick stats` needs no HTTP client library.
+public enum MetricsClient: Sendable {
+    public static func fetch(_ address: String, path: String = "/metrics") throws -> String {
+        guard let target = HostPort(address) else { throw ConfigurationError(key: "metrics", message: "bad address \(address)") }
+        var hints = addrinfo()
+        hints.ai_socktype = CWickLinux_SOCK_STREAM()
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(target.host, String(target.port), &hints, &result) == 0, let info = result else {
+            throw ConfigurationError(key: "metrics", message: "cannot resolve \(target.host)")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, CWickLinux_SOCK_STREAM() | CWickLinux_SOCK_CLOEXEC(), 0)
+        guard fd >= 0 else { throw ConfigurationError(key: "metrics", message: "socket failed") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            throw ConfigurationError(key: "metrics", message: "cannot connect to \(address): \(String(cString: strerror(errno)))")
+        }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.firstRange(of: "\r\n\r\n") else {
+            throw ConfigurationError(key: "metrics", message: "no HTTP response from \(address)")
+        }
+        guard text.hasPrefix("HTTP/1.1 200") || text.hasPrefix("HTTP/1.0 200") else {
+            throw ConfigurationError(key: "metrics", message: "HTTP \(text.prefix(12)) from \(address)")
+        }
+        return String(text[split.upperBound...])
+    }
+
+    /// Samples of a Prometheus text page: `name{labels}` → value.
+    public static func parse(_ page: String) -> [(name: String, labels: [String: String], value: Double)] {
+        var samples: [(String, [String: String], Double)] = []
+        for line in page.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = line[..<space]
+            var labels: [String: String] = [:]
+            var name = String(series)
+            if let open = series.firstIndex(of: "{"), series.hasSuffix("}") {
+                name = String(series[..<open])
+                let inner = series[series.index(after: open)..<series.index(before: series.endIndex)]
+                for pair in inner.split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2 { labels[String(parts[0])] = String(parts[1].dropFirst().dropLast()) }
+                }
+            }
+            samples.append((name, labels, value))
+        }
+        return samples
+    }
+}

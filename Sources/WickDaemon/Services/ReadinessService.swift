@@ -1,0 +1,50 @@
+import Logging
+import ServiceLifecycle
+import WickIngest
+import WickStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Announces the daemon once everything listens: the JSON line, `<data-dir>/runtime.json`, and
+/// READY=1 to systemd. On shutdown it is the first to hear of it and tells systemd STOPPING=1.
+struct ReadinessService: Service {
+    let daemon: Daemon
+    let notifier: SystemdNotifier
+    let httpBound: AsyncBarrier
+    let onReady: @Sendable (ListeningAnnouncement) -> Void
+
+    func run() async throws {
+        await httpBound.wait()
+        let announcement = daemon.announcement
+        RuntimeFile.write(announcement, to: daemon.store.directory.runtimePath, logger: daemon.logger)
+        onReady(announcement)
+        notifier.notify("READY=1\nSTATUS=listening on \(daemon.listeners.map(\.address).joined(separator: ", "))\nMAINPID=\(getpid())")
+        daemon.logger.notice("daemon.ready", metadata: ["listeners": "\(daemon.listeners.count)"])
+        try? await gracefulShutdown()
+        notifier.notify("STOPPING=1\nSTATUS=draining")
+        daemon.logger.notice("daemon.stopping")
+        RuntimeFile.remove(daemon.store.directory.runtimePath)
+    }
+}
+
+/// `<data-dir>/runtime.json`: where the running daemon listens.
+enum RuntimeFile {
+    static func write(_ announcement: ListeningAnnouncement, to path: String, logger: Logger) {
+        let temporary = path + ".tmp"
+        let bytes = Array((announcement.line + "\n").utf8)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            logger.warning("runtime-file.unwritable", metadata: ["path": "\(path)"])
+            return
+        }
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        rename(temporary, path)
+    }
+
+    static func remove(_ path: String) {
+        unlink(path)
+    }
+}

@@ -1,0 +1,41 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import WickStore
+
+/// SIGHUP: reads the configuration again and applies what can change while running: the log level
+/// and the retention policies. Other changed keys are logged as needing a restart.
+struct ReloadService: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            await reload()
+        }
+    }
+
+    private func reload() async {
+        let options = daemon.options
+        let logger = daemon.logger
+        do {
+            let fresh = try await WickConfiguration.load(file: options.configFile, flags: options.flags,
+                                                         environment: options.environment)
+            if let level = Logger.Level(rawValue: fresh.logLevel), let shared = options.logLevel {
+                shared.level = level
+            }
+            daemon.store.setRetention(events: fresh.retention, deadLetters: fresh.deadLetterRetention)
+            var live = options.configuration
+            live.logLevel = fresh.logLevel
+            live.retentionMaxBytes = fresh.retentionMaxBytes
+            live.retentionMaxAgeMilliseconds = fresh.retentionMaxAgeMilliseconds
+            live.deadLetterMaxBytes = fresh.deadLetterMaxBytes
+            if live != fresh {
+                logger.warning("config.reload-needs-restart", metadata: ["hint": "only log.level and retention.* change without a restart"])
+            }
+            logger.notice("config.reloaded", metadata: ["log.level": "\(fresh.logLevel)"])
+        } catch {
+            logger.error("config.reload-failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,49 @@
+public import Hummingbird
+public import Logging
+public import NIOCore
+
+/// Wick's HTTP server: Prometheus metrics now; the Langfuse-compatible API joins it later.
+public enum HTTPServer {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// Renders the metrics page (called per scrape).
+        public var metrics: @Sendable () -> String
+
+        public init(host: String, port: Int, metrics: @escaping @Sendable () -> String) {
+            self.host = host
+            self.port = port
+            self.metrics = metrics
+        }
+    }
+
+    /// The application, ready to run as a service; `onBound` learns the real address (port 0 resolved).
+    public static func application(
+        _ configuration: Configuration,
+        group: any EventLoopGroup,
+        logger: Logger,
+        onBound: @escaping @Sendable (String) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        let metrics = configuration.metrics
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+        }
+        router.get("/healthz") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
+        }
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
+                                                    serverName: "wick"),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                await onBound("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
+            },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,81 @@
+// Compact serialisation. Strings escape only what JSON requires — `"`, `\` and the bytes below 0x20 (with the
+// short forms where they exist) — and write everything else, non-ASCII included, as raw UTF-8. Swift strings
+// hold only valid Unicode, so the output is always valid UTF-8 and re-parses to the same value.
+
+extension JSONValue {
+    /// The value as compact JSON text in UTF-8.
+    public func serialized() -> [UInt8] {
+        var bytes: [UInt8] = []
+        write(to: &bytes)
+        return bytes
+    }
+
+    /// Appends the value as compact JSON text to `bytes`. Recursion depth is the value's nesting depth.
+    public func write(to bytes: inout [UInt8]) {
+        switch self {
+        case .null:
+            bytes.append(contentsOf: "null".utf8)
+        case .bool(let value):
+            bytes.append(contentsOf: value ? "true".utf8 : "false".utf8)
+        case .number(let number):
+            bytes.append(contentsOf: number.text.utf8)
+        case .string(let string):
+            JSONWriter.writeString(string, to: &bytes)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (position, element) in elements.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                element.write(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            for (position, entry) in object.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(entry.key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                entry.value.write(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+}
+
+/// Low-level JSON writing helpers, shared by ``JSONValue`` and by code that writes JSON without building values.
+public enum JSONWriter: Sendable {
+    /// Appends `string` as a quoted, escaped JSON string.
+    public static func writeString(_ string: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        var copy = string
+        copy.withUTF8 { utf8 in
+            var runStart = 0
+            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                appendEscape(for: byte, to: &bytes)
+                runStart = index + 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    static func appendEscape(for byte: UInt8, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\\"))
+        switch byte {
+        case 0x22: bytes.append(UInt8(ascii: "\""))
+        case 0x5C: bytes.append(UInt8(ascii: "\\"))
+        case 0x08: bytes.append(UInt8(ascii: "b"))
+        case 0x0C: bytes.append(UInt8(ascii: "f"))
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            bytes.append(UInt8(ascii: "u"))
+            bytes.append(UInt8(ascii: "0"))
+            bytes.append(UInt8(ascii: "0"))
+            bytes.append(hex.utf8Start[Int(byte >> 4)])
+            bytes.append(hex.utf8Start[Int(byte & 0xF)])
+        }
+    }
+}
