@@ -105,6 +105,11 @@ let package = Package(
 
         // Benchmarks: release builds, run by their own commands (BENCHMARKS.md), never by the tests.
         .executableTarget(name: "JSONBench", dependencies: ["WickJSON"], path: "Benchmarks/JSONBench"),
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: ["WickStore", "WickIngest", "WickJSON", "WickModel", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/StoreBench"
+        ),
 
         // Spawned by the crash tests, killed with SIGKILL mid-write.
         .executableTarget(
@@ -114,6 +119,16 @@ let package = Package(
         ),
         .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux"]),
         .testTarget(name: "WickJSONTests", dependencies: ["WickJSON"]),
+        .testTarget(
+            name: "WickIngestTests",
+            dependencies: [
+                "WickIngest", "WickModel", "WickStore", "WickJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickStore", "WickJSON", "CWickLinux"]),
     ]
 )
 

@@ -25,6 +25,26 @@ int CWickLinux_sendmmsg_buffers(int fd, const struct sockaddr *addr, socklen_t a
     return sendmmsg(fd, msgs, count, 0);
 }
 
+int CWickLinux_recvmmsg_slices(int fd, void *buffer, size_t slice, unsigned int count, size_t *lengths, int *truncated) {
+    if (count == 0) return 0;
+    if (count > 1024) count = 1024;
+    struct mmsghdr msgs[1024];
+    struct iovec iovs[1024];
+    memset(msgs, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        iovs[i].iov_base = (char *)buffer + (size_t)i * slice;
+        iovs[i].iov_len = slice;
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int received = recvmmsg(fd, msgs, count, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < received; i++) {
+        lengths[i] = msgs[i].msg_len;
+        truncated[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+    }
+    return received;
+}
+
 int CWickLinux_SO_RCVBUFFORCE(void) { return SO_RCVBUFFORCE; }
 int CWickLinux_SO_RXQ_OVFL(void) { return SO_RXQ_OVFL; }
 int CWickLinux_SOCK_CLOEXEC(void) { return SOCK_CLOEXEC; }

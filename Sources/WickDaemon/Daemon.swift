@@ -91,7 +91,7 @@ public final class Daemon: Sendable {
         let inherited = SocketActivation.sockets(environment: environment)
         var result: [ListenerConfiguration] = inherited.map {
             ListenerConfiguration(endpoint: .inherited(descriptor: $0.descriptor, kind: $0.kind), project: project,
-                                  receiveBufferBytes: $0.kind == .unixStream ? nil : configuration.udpReceiveBufferBytes)
+                                  receiveBufferBytes: $0.receiveBufferRequest(configured: configuration.udpReceiveBufferBytes))
         }
         let kinds = Set(inherited.map(\.kind))
         if !inherited.isEmpty {

@@ -67,7 +67,7 @@ struct Send: ParsableCommand {
         }
         printError(String(decoding: summary.json.serialized(), as: UTF8.self))
         if let error = summary.error {
-            printError("wick send: the daemon reported: \(error)")
+            printError("wick send: \(error)")
             throw ExitCode(1)
         }
         if ack {

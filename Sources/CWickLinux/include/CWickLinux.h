@@ -25,6 +25,11 @@ int CWickLinux_sendmmsg_buffers(int fd, const struct sockaddr *addr, socklen_t a
 /// Names the calling thread (15 bytes at most), as `top -H` and core dumps show it.
 void CWickLinux_set_thread_name(const char *name);
 
+/// recvmmsg(2) of up to `count` datagrams into consecutive slices of `buffer`, `slice` bytes each,
+/// without waiting (MSG_DONTWAIT). On return, `lengths[i]` is datagram i's length and `truncated[i]`
+/// is 1 when it did not fit its slice. Returns the number received, or -1 with errno set.
+int CWickLinux_recvmmsg_slices(int fd, void *buffer, size_t slice, unsigned int count, size_t *lengths, int *truncated);
+
 /// Constants that Glibc's Swift overlay does not import as plain integers.
 int CWickLinux_SO_RCVBUFFORCE(void);
 int CWickLinux_SO_RXQ_OVFL(void);

@@ -17,7 +17,11 @@ struct WatchdogService: Service {
 
     func run() async throws {
         let half = interval / 2
-        let staleAfter = UInt64(half.components.seconds) * 1_000_000_000 + UInt64(half.components.attoseconds / 1_000_000_000)
+        // An idle writer turns only once per heartbeat: with a watchdog interval shorter than that,
+        // judging it by half the interval would call a healthy idle daemon stalled.
+        let heartbeat = Duration.milliseconds(store.events.configuration.heartbeatMilliseconds)
+        let window = max(half, heartbeat * 2)
+        let staleAfter = UInt64(window.components.seconds) * 1_000_000_000 + UInt64(window.components.attoseconds / 1_000_000_000)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: half)
             let last = store.events.statistics.lastWriterTurn.load(ordering: .relaxed)

@@ -6,12 +6,25 @@ import Glibc
 #endif
 
 /// Sockets systemd passed us (`LISTEN_FDS`, from fd 3 on), each classified as a Unix stream, UDP or
-/// Unix datagram socket, by its `FileDescriptorName=` when given and by asking the socket otherwise.
+/// Unix datagram socket by asking the socket: `FileDescriptorName=` names every socket of a unit
+/// alike, so names cannot tell one unit's sockets apart.
 public enum SocketActivation: Sendable {
     public struct Socket: Sendable, Hashable {
         public var descriptor: Int32
         public var kind: ListenerConfiguration.Kind
         public var name: String
+
+        /// The SO_RCVBUF to ask for: none when the socket already has `configured` bytes. systemd's
+        /// `ReceiveBuffer=` sets it with SO_RCVBUFFORCE, past net.core.rmem_max, and the unprivileged
+        /// SO_RCVBUF the daemon falls back to would cut it down to rmem_max.
+        public func receiveBufferRequest(configured: Int) -> Int? {
+            guard kind != .unixStream else { return nil }
+            var current: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &current, &length) == 0 else { return configured }
+            // Linux reports twice what was set (its bookkeeping overhead included).
+            return Int(current) / 2 >= configured ? nil : configured
+        }
     }
 
     /// The sockets passed to this process, or none when `LISTEN_PID` names another process.

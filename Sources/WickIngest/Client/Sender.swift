@@ -40,20 +40,28 @@ public enum Sender: Sendable {
         }
         var body = input
         if let last = body.last, last != 0x0A { body.append(0x0A) }
-        let lines = body.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        if let rate = options.rate, rate > 0 {
-            try paced(body, rate: rate) { chunk in try writeAll(fd, chunk) }
-        } else {
-            // Large writes: one syscall per 256 KiB.
-            var offset = 0
-            while offset < body.count {
-                let end = min(body.count, offset + 256 * 1024)
-                try body[offset..<end].withUnsafeBytes { try writeAll(fd, $0) }
-                offset = end
+        var sentBytes = 0
+        do {
+            if let rate = options.rate, rate > 0 {
+                try paced(body, rate: rate) { chunk in
+                    try writeAll(fd, chunk)
+                    sentBytes += chunk.count
+                }
+            } else {
+                // Large writes: one syscall per 256 KiB.
+                while sentBytes < body.count {
+                    let end = min(body.count, sentBytes + 256 * 1024)
+                    try body[sentBytes..<end].withUnsafeBytes { try writeAll(fd, $0) }
+                    sentBytes = end
+                }
             }
+        } catch {
+            // The daemon closed the connection (shutting down, or a storage failure): report what
+            // was sent and acknowledged so far, not just the error.
+            summary.error = "\(error)"
         }
-        summary.lines = lines
-        summary.bytes = body.count
+        summary.lines = body[..<sentBytes].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        summary.bytes = sentBytes
         shutdown(fd, Int32(SHUT_WR))
         if let reader {
             // The daemon closes the connection once every line is acknowledged.
@@ -61,7 +69,7 @@ public enum Sender: Sendable {
             let state = acks.result
             summary.acknowledged = state.lines
             summary.rejected = state.rejected
-            summary.error = state.error
+            if let error = state.error { summary.error = error }
         } else {
             // Wait for the daemon to close, so that everything sent was at least read.
             var scratch = [UInt8](repeating: 0, count: 4096)
@@ -92,10 +100,11 @@ public enum Sender: Sendable {
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            // MSG_NOSIGNAL: a daemon that closed the connection is an error to report, not a SIGPIPE.
+            let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if written < 0 {
                 if errno == EINTR { continue }
-                throw SendError(message: "write: \(errorText())")
+                throw SendError(message: "send: \(errorText())")
             }
             offset += written
         }

@@ -17,13 +17,13 @@ public struct DeadLetter: Sendable, Hashable {
 
     static func append(
         _ input: UnsafeRawBufferPointer, reason: RejectReason, detail: String, source: IngestSource, receiveTime: Int64,
-        project: UnsafeRawBufferPointer, into batch: inout RecordBatch
+        project: UnsafeRawBufferPointer, originalLength: Int, into batch: inout RecordBatch
     ) {
         batch.startRecord(kind: .reject, receiveTime: receiveTime, project: project)
         add(reason.rawValue, space: DeadLetterKeys.reason, to: &batch)
         add(source.rawValue, space: DeadLetterKeys.source, to: &batch)
         add(String(decoding: detail.utf8.prefix(1000), as: UTF8.self), space: DeadLetterKeys.detail, to: &batch)
-        add(String(input.count), space: DeadLetterKeys.originalLength, to: &batch)
+        add(String(originalLength), space: DeadLetterKeys.originalLength, to: &batch)
         batch.finishRecord(payload: UnsafeRawBufferPointer(rebasing: input.prefix(RejectLimits.maxStoredBytes)))
     }
 

@@ -99,7 +99,7 @@ public struct LineFramer: Sendable {
     }
 
     @inline(__always)
-    static func indexOfNewline(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    public static func indexOfNewline(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard let base = bytes.baseAddress, bytes.count > 0,
               let found = memchr(base, 0x0A, bytes.count)
         else { return nil }

@@ -104,13 +104,15 @@ public struct LineProcessor: Sendable {
     }
 
     /// Appends a dead letter: the input (cut to `RejectLimits.maxStoredBytes`) with its reason.
+    /// `originalLength` is the input's full length when `input` is only its beginning (an over-long line).
     public func reject(
         _ input: UnsafeRawBufferPointer, reason: RejectReason, detail: String, receiveTime: Int64,
-        project: UnsafeRawBufferPointer, source: IngestSource, into rejects: inout RecordBatch, counters: IngestCounters
+        project: UnsafeRawBufferPointer, source: IngestSource, into rejects: inout RecordBatch, counters: IngestCounters,
+        originalLength: Int? = nil
     ) {
         counters.reject(reason)
         DeadLetter.append(input, reason: reason, detail: detail, source: source, receiveTime: receiveTime,
-                          project: project, into: &rejects)
+                          project: project, originalLength: originalLength ?? input.count, into: &rejects)
     }
 
     /// Whitespace only (including CR of a CRLF line ending).

@@ -29,6 +29,7 @@ public final class IngestServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let registry = ConnectionRegistry()
     private let channels = Mutex<[any Channel]>([])
+    private let receivers = Mutex<[DatagramReceiver]>([])
     private let logger: Logger
 
     public init(configuration: Configuration, store: DataStore, counters: IngestCounters, group: any EventLoopGroup, logger: Logger) {
@@ -70,6 +71,11 @@ public final class IngestServer: Service, Sendable {
         if registry.count > 0 {
             logger.warning("ingest.drain-timeout", metadata: ["connections": "\(registry.count)"])
         }
+        let datagrams = receivers.withLock { receivers in
+            defer { receivers.removeAll() }
+            return receivers
+        }
+        for receiver in datagrams { receiver.stop() }
     }
 
     public var openConnections: Int { registry.count }
@@ -85,14 +91,11 @@ public final class IngestServer: Service, Sendable {
             try SocketPermissions.apply(path: path, mode: mode, group: groupName)
             return remember(channel, BoundListener(kind: .unixStream, address: path, project: listener.project))
         case .udp(let host, let port):
-            let channel = try await datagramBootstrap(project: project, source: .udp, sliceBytes: 65_536)
-                .bind(host: host, port: port).get()
-            return remember(channel, try await datagramListener(channel, listener, kind: .udp))
+            return try datagramListener(try DatagramSockets.udp(host: host, port: port), listener, kind: .udp)
         case .unixDatagram(let path, let mode, let groupName):
-            let channel = try await datagramBootstrap(project: project, source: .unixDatagram, sliceBytes: Self.unixDatagramSlice)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            let fd = try DatagramSockets.unix(path: path)
             try SocketPermissions.apply(path: path, mode: mode, group: groupName)
-            return remember(channel, try await datagramListener(channel, listener, kind: .unixDatagram))
+            return try datagramListener(fd, listener, kind: .unixDatagram)
         case .inherited(let descriptor, let kind):
             switch kind {
             case .unixStream:
@@ -102,16 +105,14 @@ public final class IngestServer: Service, Sendable {
                 let address = channel.localAddress?.pathname ?? "fd:\(descriptor)"
                 return remember(channel, BoundListener(kind: .unixStream, address: address, project: listener.project))
             case .udp, .unixDatagram:
-                let channel = try await datagramBootstrap(project: project, source: kind == .udp ? .udp : .unixDatagram,
-                                                          sliceBytes: kind == .udp ? 65_536 : Self.unixDatagramSlice)
-                    .withBoundSocket(descriptor).get()
-                return remember(channel, try await datagramListener(channel, listener, kind: kind))
+                DatagramSockets.adopt(descriptor)
+                return try datagramListener(descriptor, listener, kind: kind)
             }
         }
     }
 
-    /// Unix datagrams may be larger than UDP's 64 KiB; one that fills this is treated as cut.
-    static let unixDatagramSlice = 1 << 20
+    /// Unix datagrams may be larger than UDP's 64 KiB; a larger one is rejected as cut.
+    static let unixDatagramSlice = 256 << 10
 
     private func remember(_ channel: any Channel, _ bound: BoundListener) -> BoundListener {
         channels.withLock { $0.append(channel) }
@@ -134,47 +135,18 @@ public final class IngestServer: Service, Sendable {
             }
     }
 
-    private func datagramBootstrap(project: [UInt8], source: IngestSource, sliceBytes: Int) -> DatagramBootstrap {
-        let context = self.context
-        // recvmmsg: up to 32 datagrams per call, each with a slice that fits the largest datagram.
-        let messages = 32
-        return DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.datagramVectorReadMessageCount, value: messages)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: sliceBytes * messages))
-            .channelOption(.maxMessagesPerRead, value: 8)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        DatagramIngestHandler(ingest: context, project: project, source: source,
-                                              truncationSize: source == .unixDatagram ? sliceBytes : nil))
-                }
-            }
-    }
-
-    private func datagramListener(_ channel: any Channel, _ listener: ListenerConfiguration, kind: ListenerConfiguration.Kind) async throws -> BoundListener {
-        var granted: Int? = nil
-        if let bytes = listener.receiveBufferBytes {
-            let force = NIOBSDSocket.Option(rawValue: CWickLinux_SO_RCVBUFFORCE())
-            if (try? await channel.setOption(.socketOption(force), value: SocketOptionValue(bytes)).get()) == nil {
-                try? await channel.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(bytes)).get()
-            }
-        }
-        if let value = try? await channel.getOption(.socketOption(.so_rcvbuf)).get() {
-            // Linux reports double the requested size (its bookkeeping overhead included).
-            granted = Int(value)
-        }
-        let address: String
-        if let local = channel.localAddress {
-            if let path = local.pathname {
-                address = path
-            } else {
-                address = "\(local.ipAddress ?? "?"):\(local.port ?? 0)"
-            }
-        } else {
-            address = "?"
-        }
-        return BoundListener(kind: kind, address: address, project: listener.project, receiveBufferBytes: granted)
+    /// Starts a receiver thread on a bound datagram socket.
+    private func datagramListener(_ fd: Int32, _ listener: ListenerConfiguration, kind: ListenerConfiguration.Kind) throws -> BoundListener {
+        let granted = DatagramSockets.setReceiveBuffer(fd, bytes: listener.receiveBufferBytes)
+        let receiver = DatagramReceiver(descriptor: fd, ingest: context, project: Array(listener.project.utf8),
+                                        source: kind == .udp ? .udp : .unixDatagram,
+                                        sliceBytes: kind == .udp ? 65_536 : Self.unixDatagramSlice)
+        receiver.start()
+        receivers.withLock { $0.append(receiver) }
+        let bound = BoundListener(kind: kind, address: DatagramSockets.localAddress(fd), project: listener.project,
+                                  receiveBufferBytes: granted)
+        logger.info("ingest.listening", metadata: ["kind": "\(kind.rawValue)", "address": "\(bound.address)"])
+        return bound
     }
 }
 

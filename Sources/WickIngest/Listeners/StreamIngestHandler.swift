@@ -44,7 +44,8 @@ final class StreamIngestHandler: ChannelInboundHandler {
         ingest.counters.connectionsAccepted.add(1, ordering: .relaxed)
         ingest.counters.connectionsOpen.add(1, ordering: .relaxed)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        drain.add(context.channel) { loopBound.value.startDraining() }
+        let loop = context.eventLoop
+        drain.add(context.channel) { loop.execute { loopBound.value.startDraining() } }
         context.fireChannelActive()
     }
 
@@ -112,10 +113,12 @@ final class StreamIngestHandler: ChannelInboundHandler {
             firstLine = false
             outcome.lines += 1
             outcome.rejected += 1
+            // The full length is known only when the whole line arrived in one read.
             let detail = "line longer than \(ingest.maxLineBytes) bytes" + (length.map { " (\($0) bytes)" } ?? "")
             project.withUnsafeBytes { project in
                 ingest.processor.reject(prefix, reason: .lineTooLong, detail: detail, receiveTime: receiveTime,
-                                        project: project, source: .unix, into: &rejects, counters: ingest.counters)
+                                        project: project, source: .unix, into: &rejects, counters: ingest.counters,
+                                        originalLength: length ?? prefix.count + 1)
             }
         }
     }

@@ -120,43 +120,105 @@ public struct RecordView {
     }
 }
 
-/// Walks encoded records (a batch, or a decompressed frame body).
-struct RecordIterator {
-    private var reader: ByteReader
+/// One record of a `RecordBatch`, parsed in place: what the writer needs to frame and index it.
+struct BatchRecord {
+    var kind: UInt8
+    var keyCount: Int
+    var receiveTime: Int64
+    /// The project and key fields, already in the frame encoding (varint-prefixed project, then keys).
+    var metadata: UnsafeRawBufferPointer
+    /// Just the keys, within `metadata`.
+    var keys: UnsafeRawBufferPointer
+    var payload: UnsafeRawBufferPointer
+    /// Bytes the record took in the batch.
+    var encodedLength: Int
+}
+
+/// Walks the records of a `RecordBatch` (whose layout the batch wrote, so a failure is a bug).
+struct BatchRecordIterator {
+    private let bytes: UnsafeRawBufferPointer
+    private var offset = 0
 
     init(_ bytes: UnsafeRawBufferPointer) {
-        reader = ByteReader(bytes)
+        self.bytes = bytes
     }
 
-    /// Offset of the next record in the bytes.
-    var offset: Int { reader.offset }
-    var isAtEnd: Bool { reader.remaining == 0 }
-
-    /// The next record, nil at the end; throws when the bytes do not decode (a damaged frame that
-    /// nonetheless passed its checksum cannot happen unless the writer was wrong, so this is corruption).
-    mutating func next() throws(StorageError) -> RecordView? {
-        if reader.remaining == 0 { return nil }
-        guard let length = reader.readLE(UInt32.self), Int(length) <= reader.remaining,
-              let record = reader.readSlice(Int(length))
-        else { throw StorageError(code: .corruptSegment, message: "record length past the end of its frame") }
-        var inner = ByteReader(record)
-        guard let kind = inner.readByte(), let keyCount = inner.readByte(),
-              let time = inner.readLE(Int64.self),
-              let projectLength = inner.readLength(), let project = inner.readSlice(projectLength)
-        else { throw StorageError(code: .corruptSegment, message: "record header does not decode") }
-        let keysStart = inner.offset
+    mutating func next() -> BatchRecord? {
+        guard offset < bytes.count else { return nil }
+        let length = Int(bytes.loadLE(UInt32.self, at: offset))
+        let record = UnsafeRawBufferPointer(rebasing: bytes[offset + 4..<offset + 4 + length])
+        var reader = ByteReader(record, offset: 10)
+        // RecordBatch wrote these fields itself; they cannot be short.
+        let projectLength = reader.readLength()!
+        _ = reader.readSlice(projectLength)!
+        let keysStart = reader.offset
+        let keyCount = Int(record[1])
         for _ in 0..<keyCount {
-            guard inner.readByte() != nil, let length = inner.readLength(), inner.readSlice(length) != nil else {
+            _ = reader.readByte()!
+            let keyLength = reader.readLength()!
+            _ = reader.readSlice(keyLength)!
+        }
+        let parsed = BatchRecord(
+            kind: record[0], keyCount: keyCount, receiveTime: record.loadLE(Int64.self, at: 2),
+            metadata: UnsafeRawBufferPointer(rebasing: record[10..<reader.offset]),
+            keys: UnsafeRawBufferPointer(rebasing: record[keysStart..<reader.offset]),
+            payload: UnsafeRawBufferPointer(rebasing: record[reader.offset...]),
+            encodedLength: 4 + length)
+        offset += 4 + length
+        return parsed
+    }
+}
+
+/// Walks the records of a decompressed frame body (docs/format.md §3): a header table, then the
+/// payloads back to back. Every length is checked: a body that passed its checksum but does not
+/// decode can only come from a writer bug, and is reported as corruption, never trusted.
+struct RecordIterator {
+    private var headers: ByteReader
+    private let payloads: UnsafeRawBufferPointer
+    private var payloadOffset = 0
+    private var previousTime: Int64 = 0
+
+    init(_ body: UnsafeRawBufferPointer) throws(StorageError) {
+        guard body.count >= 4 else { throw StorageError(code: .corruptSegment, message: "frame body shorter than its header table length") }
+        let headerLength = Int(body.loadLE(UInt32.self, at: 0))
+        guard headerLength <= body.count - 4 else {
+            throw StorageError(code: .corruptSegment, message: "frame header table longer than the frame")
+        }
+        headers = ByteReader(UnsafeRawBufferPointer(rebasing: body[4..<4 + headerLength]))
+        payloads = UnsafeRawBufferPointer(rebasing: body[(4 + headerLength)...])
+    }
+
+    var isAtEnd: Bool { headers.remaining == 0 && payloadOffset == payloads.count }
+
+    /// The next record, nil at the end of the header table.
+    mutating func next() throws(StorageError) -> RecordView? {
+        if headers.remaining == 0 {
+            guard payloadOffset == payloads.count else {
+                throw StorageError(code: .corruptSegment, message: "frame payloads longer than its records")
+            }
+            return nil
+        }
+        guard let payloadLength = headers.readVarint(), payloadLength <= UInt64(payloads.count - payloadOffset),
+              let kind = headers.readByte(), let keyCount = headers.readByte(),
+              let delta = headers.readVarint(),
+              let projectLength = headers.readLength(), let project = headers.readSlice(projectLength)
+        else { throw StorageError(code: .corruptSegment, message: "record header does not decode") }
+        let keysStart = headers.offset
+        for _ in 0..<keyCount {
+            guard headers.readByte() != nil, let length = headers.readLength(), headers.readSlice(length) != nil else {
                 throw StorageError(code: .corruptSegment, message: "record key does not decode")
             }
         }
-        let keyBytes = UnsafeRawBufferPointer(rebasing: record[keysStart..<inner.offset])
-        let payload = UnsafeRawBufferPointer(rebasing: record[inner.offset...])
-        return RecordView(kind: RecordKind(rawValue: kind), receiveTime: time, project: project,
+        let keyBytes = UnsafeRawBufferPointer(rebasing: headers.bytes[keysStart..<headers.offset])
+        // Zigzag: small negative and positive time steps both stay one byte.
+        previousTime = previousTime &+ (Int64(bitPattern: delta >> 1) ^ -Int64(bitPattern: delta & 1))
+        let payload = UnsafeRawBufferPointer(rebasing: payloads[payloadOffset..<payloadOffset + Int(payloadLength)])
+        payloadOffset += Int(payloadLength)
+        return RecordView(kind: RecordKind(rawValue: kind), receiveTime: previousTime, project: project,
                           payload: payload, keyBytes: keyBytes, keyCount: Int(keyCount))
     }
 }
 
-/// Not Sendable: it borrows buffers (or holds file handles) owned by one thread.
+/// Not Sendable: it borrows the frame buffer of the thread that decoded it.
 @available(*, unavailable)
 extension RecordView: Sendable {}

@@ -128,24 +128,27 @@ public final class SegmentLog: Sendable {
     public func append(_ batch: RecordBatch, completion: Completion?) -> AppendResult {
         precondition(!batch.isEmpty, "append of an empty batch")
         let bytes = batch.byteCount
-        let result: (Range<UInt64>, Bool)? = state.withLock { state in
+        let result: (Range<UInt64>, Bool, Bool)? = state.withLock { state in
             guard !state.closing else { return nil }
+            let wasEmpty = state.queue.isEmpty
             let first = state.nextSequence
             state.nextSequence += UInt64(batch.count)
             state.queue.append(Pending(batch: batch, firstSequence: first, completion: completion))
             state.queuedBytes += bytes
             state.uncommittedBytes += bytes
             if state.uncommittedBytes > configuration.maxPendingBytes { state.overloaded = true }
-            return (first..<state.nextSequence, state.overloaded)
+            return (first..<state.nextSequence, state.overloaded, wasEmpty)
         }
-        guard let (sequences, overloaded) = result else {
+        guard let (sequences, overloaded, wake) = result else {
             completion?(.failure(StorageError(code: .closed, message: "append after close")))
             return AppendResult(sequences: 0..<0, overloaded: true)
         }
         statistics.appendedRecords.add(batch.count, ordering: .relaxed)
         statistics.appendedBytes.add(bytes, ordering: .relaxed)
         if overloaded { overloadedFlag.store(true, ordering: .relaxed) }
-        if configuration.fsync == .always || bytes >= configuration.frameBytes {
+        // The writer takes whatever is queued each time it wakes; it only needs waking when the
+        // queue was empty (otherwise a wake-up is already on its way or it is busy).
+        if wake {
             state.withLockSignal { _ in }
         }
         return AppendResult(sequences: sequences, overloaded: overloaded)

@@ -17,7 +17,9 @@ final class SegmentReader {
     private(set) var footerDamaged = false
 
     private let decompressor = ZstdDecompressor()
+    /// Reused across frames: reading a segment allocates per segment, not per frame.
     private var frameBuffer: [UInt8] = []
+    private var bodyBuffer: [UInt8] = []
 
     init(path: String, segmentID: UInt64) throws(StorageError) {
         self.path = path
@@ -98,28 +100,39 @@ final class SegmentReader {
     }
 
     /// Reads and checks the frame at `offset` (ending no later than `limit`); on `.valid` the
-    /// compressed payload is in `payload`.
+    /// compressed payload is in `payload` (whose storage is reused from call to call).
     func checkFrame(at offset: Int64, limit: Int64, payload: inout [UInt8]) throws(StorageError) -> FrameResult {
         guard offset + Int64(FrameHeader.size) <= limit else { return .incomplete(nil) }
-        let headerBytes = try file.read(count: FrameHeader.size, at: offset)
+        var headerBytes = [UInt8](repeating: 0, count: FrameHeader.size)
+        let got = try headerBytes.withMutableBytes { (raw) throws(StorageError) -> Int in try file.read(into: raw, at: offset) }
+        guard got == FrameHeader.size else { return .incomplete(nil) }
         guard let header = headerBytes.withUnsafeBytes({ FrameHeader.parse($0) }) else { return .damaged(nil) }
         guard offset + Int64(header.frameLength) <= limit else { return .incomplete(header) }
-        payload.removeAll(keepingCapacity: true)
         let count = Int(header.payloadLength)
-        if payload.capacity < count { payload.reserveCapacity(count) }
-        payload = try file.read(count: count, at: offset + Int64(FrameHeader.size))
+        if payload.count != count {
+            if payload.capacity >= count {
+                payload.removeAll(keepingCapacity: true)
+                payload.append(contentsOf: repeatElement(0, count: count))
+            } else {
+                payload = [UInt8](repeating: 0, count: count)
+            }
+        }
+        let read = try payload.withMutableBytes { (raw) throws(StorageError) -> Int in
+            try file.read(into: raw, at: offset + Int64(FrameHeader.size))
+        }
+        guard read == count else { return .incomplete(header) }
         let ok = headerBytes.withUnsafeBytes { headerRaw in
             payload.withUnsafeBytes { FrameHeader.verify(header, headerBytes: headerRaw, payload: $0) }
         }
         return ok ? .valid(header) : .damaged(header)
     }
 
-    /// Decompresses a checked frame's payload into `body`.
+    /// Decompresses a checked frame's payload into the start of `body` (grown when too small).
     func decompress(_ header: FrameHeader, payload: [UInt8], into body: inout [UInt8]) throws(StorageError) {
         let count = Int(header.uncompressedLength)
-        if body.count != count { body = [UInt8](repeating: 0, count: count) }
+        if body.count < count { body = [UInt8](repeating: 0, count: max(count, FrameHeader.targetUncompressedBytes + 4096)) }
         let ok = payload.withUnsafeBytes { source in
-            body.withUnsafeMutableBytes { decompressor.decompress(source, into: $0) }
+            body.withUnsafeMutableBytes { decompressor.decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count])) }
         }
         guard ok else {
             throw StorageError(code: .corruptSegment, message: "frame at \(path) does not decompress to its stated length")
@@ -128,14 +141,11 @@ final class SegmentReader {
 
     /// Reads, checks and decompresses the frame at `offset`; calls `body` with each record and its sequence number.
     func readFrame(at offset: Int64, _ body: (UInt64, RecordView) throws -> Void) throws -> FrameHeader {
-        var payload = frameBuffer
-        defer { frameBuffer = payload }
-        switch try checkFrame(at: offset, limit: framesEnd, payload: &payload) {
+        switch try checkFrame(at: offset, limit: framesEnd, payload: &frameBuffer) {
         case .valid(let header):
-            var decompressed: [UInt8] = []
-            try decompress(header, payload: payload, into: &decompressed)
-            try decompressed.withUnsafeBytes { raw in
-                var iterator = RecordIterator(raw)
+            try decompress(header, payload: frameBuffer, into: &bodyBuffer)
+            try bodyBuffer.withUnsafeBytes { raw in
+                var iterator = try RecordIterator(UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]))
                 var sequence = header.firstSequence
                 while let record = try iterator.next() {
                     try body(sequence, record)

@@ -41,17 +41,13 @@ final class WriterContext: @unchecked Sendable {
 
     func run() {
         let mode = configuration.fsync
-        let frameBytes = configuration.frameBytes
         while true {
             let now = monotonicNanoseconds()
             var deadline = now + UInt64(max(1, configuration.heartbeatMilliseconds)) * 1_000_000
             if hasUncommitted { deadline = min(deadline, mode == .always ? now : lastCommit + interval) }
             if let retry = diskFullRetryAt { deadline = min(deadline, retry) }
             let (pending, requests, closing) = log.state.wait(
-                until: { state in
-                    state.closing || !state.flushRequests.isEmpty
-                        || (!state.queue.isEmpty && (mode == .always || state.queuedBytes >= frameBytes))
-                },
+                until: { state in state.closing || !state.flushRequests.isEmpty || !state.queue.isEmpty },
                 deadlineNanoseconds: deadline
             ) { state in
                 defer {
@@ -93,20 +89,17 @@ final class WriterContext: @unchecked Sendable {
         let frameBytes = configuration.frameBytes
         var sequence = item.firstSequence
         item.batch.bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let length = Int(raw.loadLE(UInt32.self, at: offset))
-                let record = UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 4 + length])
+            var records = BatchRecordIterator(raw)
+            while let record = records.next() {
                 if frame.isEmpty {
                     frame.begin(firstSequence: sequence, indexStart: index.entries.count)
-                } else if frame.byteCount + record.count > frameBytes {
+                } else if frame.byteCount(adding: record) > frameBytes {
                     finishFrame()
                     frame.begin(firstSequence: sequence, indexStart: index.entries.count)
                 }
-                frame.add(record: record, receiveTime: record.loadLE(Int64.self, at: 6))
+                frame.add(record)
                 noteKeys(record)
                 sequence += 1
-                offset += 4 + length
             }
         }
         takenNextSequence = sequence
@@ -117,17 +110,14 @@ final class WriterContext: @unchecked Sendable {
         }
     }
 
-    /// Reads a record's keys (its layout is fixed by RecordBatch, which wrote it) into the index work
-    /// and the segment's key summary.
-    private func noteKeys(_ record: UnsafeRawBufferPointer) {
-        let keyCount = Int(record[5])
-        guard keyCount > 0 else { return }
-        var reader = ByteReader(record, offset: 14)
-        guard let projectLength = reader.readLength(), reader.readSlice(projectLength) != nil else { return }
-        for _ in 0..<keyCount {
-            guard let space = reader.readByte().map(KeySpace.init(rawValue:)), let length = reader.readLength(),
-                  let key = reader.readSlice(length)
-            else { return }
+    /// Puts a record's keys into the commit's index work and the segment's key summary.
+    private func noteKeys(_ record: BatchRecord) {
+        guard record.keyCount > 0 else { return }
+        var reader = ByteReader(record.keys)
+        for _ in 0..<record.keyCount {
+            // RecordBatch wrote these keys; they decode.
+            let space = KeySpace(rawValue: reader.readByte()!)
+            let key = reader.readSlice(reader.readLength()!)!
             if !index.lastEntryMatches(space: space, key: key, since: frame.indexStart) {
                 index.add(space: space, key: key, location: FrameLocation(segment: 0, offset: 0))
             }

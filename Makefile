@@ -1,0 +1,59 @@
+# The two commands of the README, and the rest of the development loop.
+#
+#   make run    install what is missing, build (release) and run the daemon on embedded defaults
+#   make test   install what is missing, build once, run every test, smoke-run the fuzzers
+#
+# Both work as root on a fresh Debian 12 with the Swift toolchain on PATH.
+
+SHELL := /bin/bash
+APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils pkg-config zstd python3 systemd
+FUZZ_SECONDS ?= 20
+
+.PHONY: deps build release run test test-only fuzz-build fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release --product wick
+
+run: release
+	.build/release/wick serve
+
+test: deps
+	swift build --build-tests $(SWIFT_FLAGS)
+	$(MAKE) test-only
+	$(MAKE) fuzz-smoke
+
+test-only:
+	swift test --skip-build $(SWIFT_FLAGS)
+
+# libFuzzer builds need both sanitizer flags (either alone gives a fuzzer that does nothing), in a
+# build directory of their own so they do not invalidate the normal one. docs/fuzzing.md explains.
+FUZZ_BUILD := swift build --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
+
+fuzz-build: deps
+	$(FUZZ_BUILD) --product FuzzJSONScanner 2>&1 | grep -v 'ld.gold: warning' || true
+	$(FUZZ_BUILD) --product FuzzSegmentReader 2>&1 | grep -v 'ld.gold: warning' || true
+	test -x .build-fuzz/debug/FuzzJSONScanner && test -x .build-fuzz/debug/FuzzSegmentReader
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz FuzzJSONScanner json $(FUZZ_SECONDS)
+	scripts/fuzz FuzzSegmentReader segment $(FUZZ_SECONDS)
+
+fuzz: fuzz-build
+	scripts/fuzz FuzzJSONScanner json 600
+	scripts/fuzz FuzzSegmentReader segment 600
+
+bench-json bench-store bench-ingest bench-udp: deps
+	scripts/bench $(@:bench-%=%)
+
+clean:
+	rm -rf .build .build-fuzz .build-release
