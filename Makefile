@@ -6,10 +6,11 @@
 # Both work as root on a fresh Debian 12 with the Swift toolchain on PATH.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils pkg-config zstd python3 systemd
 FUZZ_SECONDS ?= 20
 
-.PHONY: deps build release run test test-only fuzz-build fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp clean
+.PHONY: deps build release run test test-only fuzz-build fuzz-run fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -28,9 +29,10 @@ run: release
 	.build/release/wick serve
 
 test: deps
-	swift build --build-tests $(SWIFT_FLAGS)
-	$(MAKE) test-only
-	$(MAKE) fuzz-smoke
+	@scripts/timed "build (debug, with tests)" swift build --build-tests $(SWIFT_FLAGS)
+	@scripts/timed "tests" swift test --skip-build $(SWIFT_FLAGS)
+	@scripts/timed "fuzzers: build" $(MAKE) --no-print-directory fuzz-build
+	@scripts/timed "fuzzers: smoke run" $(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 test-only:
 	swift test --skip-build $(SWIFT_FLAGS)
@@ -40,17 +42,18 @@ test-only:
 FUZZ_BUILD := swift build --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
 fuzz-build: deps
-	$(FUZZ_BUILD) --product FuzzJSONScanner 2>&1 | grep -v 'ld.gold: warning' || true
-	$(FUZZ_BUILD) --product FuzzSegmentReader 2>&1 | grep -v 'ld.gold: warning' || true
+	$(FUZZ_BUILD) --product FuzzJSONScanner 2>&1 | { grep -v 'ld.gold: warning' || true; }
+	$(FUZZ_BUILD) --product FuzzSegmentReader 2>&1 | { grep -v 'ld.gold: warning' || true; }
 	test -x .build-fuzz/debug/FuzzJSONScanner && test -x .build-fuzz/debug/FuzzSegmentReader
 
-fuzz-smoke: fuzz-build
+fuzz-run:
 	scripts/fuzz FuzzJSONScanner json $(FUZZ_SECONDS)
 	scripts/fuzz FuzzSegmentReader segment $(FUZZ_SECONDS)
 
+fuzz-smoke: fuzz-build fuzz-run
+
 fuzz: fuzz-build
-	scripts/fuzz FuzzJSONScanner json 600
-	scripts/fuzz FuzzSegmentReader segment 600
+	$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=600
 
 bench-json bench-store bench-ingest bench-udp: deps
 	scripts/bench $(@:bench-%=%)

@@ -114,7 +114,7 @@ let package = Package(
         // Spawned by the crash tests, killed with SIGKILL mid-write.
         .executableTarget(
             name: "wick-test-writer",
-            dependencies: ["WickStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["WickStore", "CWickLinux", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Tools/wick-test-writer"
         ),
         .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux"]),

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <pthread.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/prctl.h>
 
 int CWickLinux_sendmmsg_buffers(int fd, const struct sockaddr *addr, socklen_t addrlen,
                                 const void *const *buffers, const size_t *lengths, unsigned int count) {
@@ -53,3 +56,10 @@ int CWickLinux_SOCK_STREAM(void) { return SOCK_STREAM; }
 int CWickLinux_SOCK_DGRAM(void) { return SOCK_DGRAM; }
 
 void CWickLinux_set_thread_name(const char *name) { pthread_setname_np(pthread_self(), name); }
+
+void CWickLinux_keep_large_allocations(size_t bytes) {
+    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+    mallopt(M_TRIM_THRESHOLD, (int)(bytes * 2));
+}
+
+void CWickLinux_die_with_parent(void) { prctl(PR_SET_PDEATHSIG, SIGKILL); }

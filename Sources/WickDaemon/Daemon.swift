@@ -1,3 +1,4 @@
+import CWickLinux
 import Hummingbird
 public import Logging
 import NIOCore
@@ -49,6 +50,7 @@ public final class Daemon: Sendable {
     /// Opens the store (recovering it) and binds every listener. Nothing is running yet.
     public static func build(_ options: Options, logger: Logger) async throws -> Daemon {
         let configuration = options.configuration
+        CWickLinux_keep_large_allocations(32 << 20)
         let directory = DataDirectory(configuration.dataDirectory)
         let store = try DataStore.open(directory, configuration: configuration.store, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.ingestThreads)
@@ -87,10 +89,16 @@ public final class Daemon: Sendable {
     /// The listeners the configuration asks for; sockets handed over by systemd take the place of
     /// the configured ones of their kind.
     static func listeners(_ configuration: WickConfiguration, environment: [String: String], logger: Logger) -> [ListenerConfiguration] {
-        let project = configuration.project
+        func project(_ kind: ListenerConfiguration.Kind) -> String {
+            switch kind {
+            case .unixStream: configuration.resolvedUnixProject
+            case .udp: configuration.resolvedUDPProject
+            case .unixDatagram: configuration.resolvedUnixDatagramProject
+            }
+        }
         let inherited = SocketActivation.sockets(environment: environment)
         var result: [ListenerConfiguration] = inherited.map {
-            ListenerConfiguration(endpoint: .inherited(descriptor: $0.descriptor, kind: $0.kind), project: project,
+            ListenerConfiguration(endpoint: .inherited(descriptor: $0.descriptor, kind: $0.kind), project: project($0.kind),
                                   receiveBufferBytes: $0.receiveBufferRequest(configured: configuration.udpReceiveBufferBytes))
         }
         let kinds = Set(inherited.map(\.kind))
@@ -102,17 +110,17 @@ public final class Daemon: Sendable {
                 endpoint: .unixStream(path: configuration.resolvedUnixSocketPath(environment: environment),
                                       mode: configuration.unixSocketMode,
                                       group: configuration.unixSocketGroup.isEmpty ? nil : configuration.unixSocketGroup),
-                project: project))
+                project: project(.unixStream)))
         }
         if !kinds.contains(.udp), configuration.udpAddress != "off", let address = HostPort(configuration.udpAddress) {
-            result.append(ListenerConfiguration(endpoint: .udp(host: address.host, port: address.port), project: project,
+            result.append(ListenerConfiguration(endpoint: .udp(host: address.host, port: address.port), project: project(.udp),
                                                 receiveBufferBytes: configuration.udpReceiveBufferBytes))
         }
         if !kinds.contains(.unixDatagram), let path = configuration.resolvedUnixDatagramPath(environment: environment) {
             result.append(ListenerConfiguration(
                 endpoint: .unixDatagram(path: path, mode: configuration.unixSocketMode,
                                         group: configuration.unixSocketGroup.isEmpty ? nil : configuration.unixSocketGroup),
-                project: project, receiveBufferBytes: configuration.udpReceiveBufferBytes))
+                project: project(.unixDatagram), receiveBufferBytes: configuration.udpReceiveBufferBytes))
         }
         return result
     }

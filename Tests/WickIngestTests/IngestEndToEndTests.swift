@@ -143,12 +143,13 @@ import WickStore
 
     @Test func shutdownDrainsAndKeepsEverythingAcknowledged() async throws {
         let fixture = try await IngestFixture()
-        let input = try corpus(traces: 500)
+        let input = try corpus(traces: 2000)
         let path = fixture.unixPath
         let sender = Task.detached {
-            try Sender.send(input, options: SendOptions(target: .unixStream(path: path), acknowledged: true, rate: 20_000))
+            try Sender.send(input, options: SendOptions(target: .unixStream(path: path), acknowledged: true, rate: 4_000))
         }
-        try await Task.sleep(for: .milliseconds(150))
+        // Stop once some of the load is in, and long before all of it (16k lines at 4k/s).
+        #expect(await fixture.waitUntil { fixture.store.events.durableSequence > 500 })
         await fixture.server.stop()
         let summary = try await sender.value
         let acknowledged = summary.acknowledged ?? 0

@@ -30,6 +30,15 @@ void CWickLinux_set_thread_name(const char *name);
 /// is 1 when it did not fit its slice. Returns the number received, or -1 with errno set.
 int CWickLinux_recvmmsg_slices(int fd, void *buffer, size_t slice, unsigned int count, size_t *lengths, int *truncated);
 
+/// Keeps buffers of up to `bytes` in malloc's heap instead of fresh mmaps: the ingest path hands
+/// batches of 64 KiB to 1 MiB from thread to thread, and mapping and faulting in new pages for each
+/// one costs more than the work done on them.
+void CWickLinux_keep_large_allocations(size_t bytes);
+
+/// Asks the kernel to SIGKILL this process when its parent dies (test helpers use it so that a killed
+/// test run never leaves them behind).
+void CWickLinux_die_with_parent(void);
+
 /// Constants that Glibc's Swift overlay does not import as plain integers.
 int CWickLinux_SO_RCVBUFFORCE(void);
 int CWickLinux_SO_RXQ_OVFL(void);

@@ -14,8 +14,9 @@ extension WickConfiguration {
     /// describe each of them).
     public static let keys: [String] = [
         "data-dir", "log.level",
-        "ingest.project", "ingest.unix.path", "ingest.unix.mode", "ingest.unix.group",
-        "ingest.udp.address", "ingest.udp.receive-buffer-bytes", "ingest.unix-datagram.path",
+        "ingest.project", "ingest.unix.path", "ingest.unix.mode", "ingest.unix.group", "ingest.unix.project",
+        "ingest.udp.address", "ingest.udp.receive-buffer-bytes", "ingest.udp.project",
+        "ingest.unix-datagram.path", "ingest.unix-datagram.project",
         "ingest.max-line-bytes", "ingest.max-depth", "ingest.threads", "ingest.drain-timeout-ms",
         "metrics.address",
         "storage.fsync", "storage.fsync-interval-ms", "storage.segment-max-bytes", "storage.segment-max-age-ms",
@@ -59,10 +60,10 @@ extension WickConfiguration {
         let reader = ValueReader(values: values)
         dataDirectory = try reader.string("data-dir", dataDirectory)
         logLevel = try reader.choice("log.level", logLevel, ["trace", "debug", "info", "notice", "warning", "error", "critical"])
-        project = try reader.string("ingest.project", project)
-        guard !project.isEmpty, project.utf8.count <= 255 else {
-            throw ConfigurationError(key: "ingest.project", message: "must be 1 to 255 bytes")
-        }
+        project = try reader.project("ingest.project", project)
+        unixProject = try reader.project("ingest.unix.project", unixProject, allowEmpty: true)
+        udpProject = try reader.project("ingest.udp.project", udpProject, allowEmpty: true)
+        unixDatagramProject = try reader.project("ingest.unix-datagram.project", unixDatagramProject, allowEmpty: true)
         unixSocketPath = try reader.string("ingest.unix.path", unixSocketPath)
         unixSocketMode = try reader.octal("ingest.unix.mode", unixSocketMode)
         unixSocketGroup = try reader.string("ingest.unix.group", unixSocketGroup)
@@ -98,6 +99,14 @@ private struct ValueReader {
 
     func string(_ key: String, _ fallback: String) throws -> String {
         values[key] ?? fallback
+    }
+
+    func project(_ key: String, _ fallback: String, allowEmpty: Bool = false) throws -> String {
+        let value = values[key] ?? fallback
+        guard (allowEmpty || !value.isEmpty) && value.utf8.count <= 255 else {
+            throw ConfigurationError(key: key, message: "a project name is 1 to 255 bytes")
+        }
+        return value
     }
 
     func choice(_ key: String, _ fallback: String, _ allowed: [String]) throws -> String {

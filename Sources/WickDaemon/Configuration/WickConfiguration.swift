@@ -10,6 +10,10 @@ public struct WickConfiguration: Sendable, Equatable {
 
     // Ingest
     public var project: String = "default"
+    /// Per-listener projects; empty means `project`.
+    public var unixProject: String = ""
+    public var udpProject: String = ""
+    public var unixDatagramProject: String = ""
     /// Empty: `$RUNTIME_DIRECTORY/wick.sock` under systemd, else `<data-dir>/wick.sock`.
     public var unixSocketPath: String = ""
     public var unixSocketMode: UInt32 = 0o660
@@ -78,6 +82,10 @@ public struct WickConfiguration: Sendable, Equatable {
     public var deadLetterRetention: RetentionPolicy {
         RetentionPolicy(maxBytes: deadLetterMaxBytes, maxAgeMilliseconds: retentionMaxAgeMilliseconds)
     }
+
+    public var resolvedUnixProject: String { unixProject.isEmpty ? project : unixProject }
+    public var resolvedUDPProject: String { udpProject.isEmpty ? project : udpProject }
+    public var resolvedUnixDatagramProject: String { unixDatagramProject.isEmpty ? project : unixDatagramProject }
 
     /// Where the stream socket goes when no path is configured.
     public func resolvedUnixSocketPath(environment: [String: String]) -> String {

@@ -8,7 +8,8 @@ public enum KernelUDPDrops: Sendable {
     /// Drops for the UDP socket bound to `port`, nil when no such socket is listed.
     public static func drops(port: Int) -> Int? {
         var total: Int? = nil
-        for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        // /proc/self/net, not /proc/net: it stays visible under systemd's ProcSubset=pid.
+        for file in ["/proc/self/net/udp", "/proc/self/net/udp6"] {
             guard let text = readFile(file) else { continue }
             if let drops = parse(text, port: port) { total = (total ?? 0) + drops }
         }

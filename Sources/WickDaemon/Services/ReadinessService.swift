@@ -23,7 +23,10 @@ struct ReadinessService: Service {
         notifier.notify("READY=1\nSTATUS=listening on \(daemon.listeners.map(\.address).joined(separator: ", "))\nMAINPID=\(getpid())")
         daemon.logger.notice("daemon.ready", metadata: ["listeners": "\(daemon.listeners.count)"])
         try? await gracefulShutdown()
-        notifier.notify("STOPPING=1\nSTATUS=draining")
+        // Draining connections and the last commit may outlast TimeoutStopSec on a slow disk: ask for
+        // the drain timeout plus time for the final sync.
+        let extend = (daemon.options.configuration.drainTimeoutMilliseconds + 30_000) * 1000
+        notifier.notify("STOPPING=1\nSTATUS=draining\nEXTEND_TIMEOUT_USEC=\(extend)")
         daemon.logger.notice("daemon.stopping")
         RuntimeFile.remove(daemon.store.directory.runtimePath)
     }

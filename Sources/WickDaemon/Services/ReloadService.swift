@@ -18,6 +18,11 @@ struct ReloadService: Service {
     private func reload() async {
         let options = daemon.options
         let logger = daemon.logger
+        // systemd 252 has no Type=notify-reload, but `systemctl reload` still waits for READY=1 after
+        // RELOADING=1 when the daemon sends them.
+        let notifier = SystemdNotifier(environment: options.environment)
+        notifier.notify("RELOADING=1")
+        defer { notifier.notify("READY=1") }
         do {
             let fresh = try await WickConfiguration.load(file: options.configFile, flags: options.flags,
                                                          environment: options.environment)

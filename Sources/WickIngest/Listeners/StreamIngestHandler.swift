@@ -63,6 +63,9 @@ final class StreamIngestHandler: ChannelInboundHandler {
         guard !draining, !failed else { return }
         let buffer = unwrapInboundIn(data)
         ingest.counters.bytesReceived.add(buffer.readableBytes, ordering: .relaxed)
+        // Room for this read's lines up front: growing the batch line by line would copy it each time
+        // its capacity doubles.
+        events.reserveCapacity(events.byteCount + buffer.readableBytes + buffer.readableBytes / 8 + 4096)
         receiveTime = ReceiveClock.system.microseconds()
         buffer.withUnsafeReadableBytes { bytes in
             framer.feed(bytes) { process($0) }

@@ -24,6 +24,10 @@ public struct RecordBatch: Sendable {
     }
 
     public var isEmpty: Bool { count == 0 }
+
+    public mutating func reserveCapacity(_ bytes: Int) {
+        self.bytes.reserveCapacity(bytes)
+    }
     public var byteCount: Int { bytes.count }
 
     /// Starts a record; add its keys with `addKey`, then close it with `finishRecord(payload:)`.

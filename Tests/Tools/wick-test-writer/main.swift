@@ -4,10 +4,14 @@
 //
 // Usage: wick-test-writer DATA_DIR always|interval|never SEED
 
+import CWickLinux
 import Foundation
 import Glibc
 import Logging
 import WickStore
+
+// Die with the test that started us, even if it is killed before it can kill us.
+CWickLinux_die_with_parent()
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let mode = SegmentLog.Configuration.FsyncMode(rawValue: arguments[2]),
