@@ -9,6 +9,9 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int CWickLinux_sendmmsg_buffers(int fd, const struct sockaddr *addr, socklen_t addrlen,
                                 const void *const *buffers, const size_t *lengths, unsigned int count) {
@@ -63,3 +66,7 @@ void CWickLinux_keep_large_allocations(size_t bytes) {
 }
 
 void CWickLinux_die_with_parent(void) { prctl(PR_SET_PDEATHSIG, SIGKILL); }
+
+int CWickLinux_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}

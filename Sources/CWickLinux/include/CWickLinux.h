@@ -35,6 +35,10 @@ int CWickLinux_recvmmsg_slices(int fd, void *buffer, size_t slice, unsigned int 
 /// one costs more than the work done on them.
 void CWickLinux_keep_large_allocations(size_t bytes);
 
+/// Sets the calling thread's nice value (Linux schedules threads separately; positive values need no
+/// privilege). Returns 0 on success.
+int CWickLinux_set_thread_nice(int nice);
+
 /// Asks the kernel to SIGKILL this process when its parent dies (test helpers use it so that a killed
 /// test run never leaves them behind).
 void CWickLinux_die_with_parent(void);

@@ -74,16 +74,16 @@ final class DatagramReceiver: Sendable {
                 var outcome = LineProcessor.Outcome()
                 counters.datagramsReceived.add(Int(received), ordering: .relaxed)
                 let overloaded = ingest.store.events.isOverloaded
+                if overloaded { counters.drop("overloaded", count: Int(received)) }
                 let receiveTime = ReceiveClock.system.microseconds()
                 buffer.withUnsafeBytes { raw in
                     project.withUnsafeBytes { project in
+                        var bytes = 0
+                        defer { counters.bytesReceived.add(bytes, ordering: .relaxed) }
                         for index in 0..<Int(received) {
                             let datagram = UnsafeRawBufferPointer(rebasing: raw[(index * sliceBytes)..<(index * sliceBytes + lengths[index])])
-                            counters.bytesReceived.add(datagram.count, ordering: .relaxed)
-                            if overloaded {
-                                counters.drop("overloaded")
-                                continue
-                            }
+                            bytes += datagram.count
+                            if overloaded { continue }
                             if truncated[index] != 0 {
                                 outcome.lines += 1
                                 outcome.rejected += 1

@@ -32,7 +32,9 @@ final class Indexer: Sendable {
 
     /// Starts the thread. `retention` runs on it every `interval`, and whenever requested.
     func start(interval milliseconds: Int64, retention: @escaping @Sendable () -> Void) {
-        let worker = WorkerThread(name: "wick-indexer") { [self] in
+        // Below ingest and the writer in priority: the index may trail (lookups read past its
+        // high-water mark), while a listener's kernel buffer and the writer's queue must keep moving.
+        let worker = WorkerThread(name: "wick-indexer", nice: 10) { [self] in
             run(intervalNanoseconds: UInt64(max(1, milliseconds)) * 1_000_000, retention: retention)
         }
         thread.withLock { $0 = worker }

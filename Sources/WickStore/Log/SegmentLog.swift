@@ -136,7 +136,11 @@ public final class SegmentLog: Sendable {
             state.queue.append(Pending(batch: batch, firstSequence: first, completion: completion))
             state.queuedBytes += bytes
             state.uncommittedBytes += bytes
-            if state.uncommittedBytes > configuration.maxPendingBytes { state.overloaded = true }
+            if state.uncommittedBytes > configuration.maxPendingBytes && !state.overloaded {
+                state.overloaded = true
+                // Set under the lock, so that it can never disagree with the state for long.
+                overloadedFlag.store(true, ordering: .relaxed)
+            }
             return (first..<state.nextSequence, state.overloaded, wasEmpty)
         }
         guard let (sequences, overloaded, wake) = result else {
@@ -145,7 +149,6 @@ public final class SegmentLog: Sendable {
         }
         statistics.appendedRecords.add(batch.count, ordering: .relaxed)
         statistics.appendedBytes.add(bytes, ordering: .relaxed)
-        if overloaded { overloadedFlag.store(true, ordering: .relaxed) }
         // The writer takes whatever is queued each time it wakes; it only needs waking when the
         // queue was empty (otherwise a wake-up is already on its way or it is busy).
         if wake {
@@ -236,19 +239,20 @@ public final class SegmentLog: Sendable {
             state.uncommittedBytes -= bytes
             if state.overloaded && state.uncommittedBytes <= configuration.maxPendingBytes / 2 {
                 state.overloaded = false
+                overloadedFlag.store(false, ordering: .relaxed)
                 defer { state.drainWaiters.removeAll() }
                 return state.drainWaiters
             }
             return []
         }
         durable.store(commit.durableSequence, ordering: .releasing)
-        if !drained.isEmpty { overloadedFlag.store(false, ordering: .relaxed) }
         onCommit?(commit)
         for (completion, range) in completions { completion(.success(range)) }
         for waiter in drained { waiter() }
     }
 
     func failed(_ error: StorageError, completions: [(Completion, Range<UInt64>)], bytes: Int) {
+        // The commit that follows a failure releases the overload, if any.
         state.withLock { $0.uncommittedBytes -= bytes }
         logger.error("log.commit-failed", metadata: ["log.directory": "\(directory)", "error": "\(error)"])
         for (completion, _) in completions { completion(.failure(error)) }

@@ -13,10 +13,12 @@ public final class WorkerThread: Sendable {
 
     private let thread: pthread_t
 
-    public init(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// - Parameter nice: a scheduling nice value for this thread (0 keeps the process's).
+    public init(name: String, nice: Int32 = 0, _ body: @escaping @Sendable () -> Void) {
         let threadName = String(name.prefix(15))
         let box = Unmanaged.passRetained(Box {
             CWickLinux_set_thread_name(threadName)
+            if nice != 0 { _ = CWickLinux_set_thread_nice(nice) }
             body()
         }).toOpaque()
         var handle = pthread_t()

@@ -8,6 +8,14 @@ final class ZstdCompressor {
         // ZSTD_createCCtx only fails when malloc does.
         context = ZSTD_createCCtx()!
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        if level == 1 {
+            // Level 1 is tuned for whole files. For independent 256 KiB frames of NDJSON, the double-fast
+            // strategy with small tables compresses about 6% smaller at the same speed and decompresses
+            // about 12% faster (StoreBench on the gen-events corpus: 5.31x against 5.01x).
+            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_strategy, Int32(ZSTD_dfast.rawValue))
+            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_chainLog, 10)
+            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_hashLog, 13)
+        }
         // The frame's own CRC-32C covers the payload; zstd's content checksum would be a second pass.
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0)
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
