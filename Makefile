@@ -30,12 +30,14 @@ run: release
 
 test: deps
 	@scripts/timed "build (debug, with tests)" swift build --build-tests $(SWIFT_FLAGS)
-	@scripts/timed "tests" swift test --skip-build $(SWIFT_FLAGS)
+	@scripts/timed "tests" swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 	@scripts/timed "fuzzers: build" $(MAKE) --no-print-directory fuzz-build
 	@scripts/timed "fuzzers: smoke run" $(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+# Serially: many tests run real daemons, sockets and child processes, and waiting on them in
+# parallel on a 2-core machine starves Swift's cooperative pool (it is also faster here).
 test-only:
-	swift test --skip-build $(SWIFT_FLAGS)
+	swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 
 # libFuzzer builds need both sanitizer flags (either alone gives a fuzzer that does nothing), in a
 # build directory of their own so they do not invalidate the normal one. docs/fuzzing.md explains.

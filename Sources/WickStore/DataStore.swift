@@ -182,6 +182,11 @@ public final class DataStore: Sendable {
         try lookup().locations(for: key)
     }
 
+    /// The records of one frame (a location from `locations(for:)`), checksum verified.
+    public func records(at location: FrameLocation) throws(StorageError) -> [StoredRecord] {
+        try KeyLookup.records(at: location, in: events.segments)
+    }
+
     private func lookup() -> KeyLookup {
         KeyLookup(index: index, segments: events.segments, highWaterMark: indexHighWaterMark,
                   liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })

@@ -50,6 +50,23 @@ struct KeyLookup {
         return result.sorted { $0.sequence < $1.sequence }
     }
 
+    /// The records of the frame at `location`, checked.
+    static func records(at location: FrameLocation, in segments: [SegmentInfo]) throws(StorageError) -> [StoredRecord] {
+        guard let segment = segments.first(where: { $0.id == location.segment }) else {
+            throw StorageError(code: .notFound, message: "no segment \(location.segment)")
+        }
+        let reader = try SegmentReader(path: segment.path, segmentID: segment.id)
+        var result: [StoredRecord] = []
+        do {
+            _ = try reader.readFrame(at: location.offset) { sequence, record in result.append(record.stored(sequence: sequence)) }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(code: .ioError, message: "\(error)")
+        }
+        return result
+    }
+
     private func scanUnindexed(from sequence: UInt64, _ body: (FrameLocation, RecordView) -> Void) throws(StorageError) {
         for (position, segment) in segments.enumerated() {
             if position + 1 < segments.count, segments[position + 1].firstSequence <= sequence { continue }

@@ -66,6 +66,11 @@ public final class StoreReader {
         try KeyLookup(index: index, segments: segments(), highWaterMark: indexHighWaterMark ?? 0).locations(for: key)
     }
 
+    /// The records of one frame of the event log, checksum verified.
+    public func records(at location: FrameLocation) throws(StorageError) -> [StoredRecord] {
+        try KeyLookup.records(at: location, in: segments())
+    }
+
     /// A sequential reader of the event log.
     public func eventReader() -> LogReader {
         LogReader(directory: directory.logDirectory)

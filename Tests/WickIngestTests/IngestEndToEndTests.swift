@@ -10,7 +10,7 @@ import WickStore
 @Suite(.serialized) struct IngestEndToEndTests {
     @Test func corpusOverTheUnixSocketWithAcksIsStoredVerbatim() async throws {
         let fixture = try await IngestFixture()
-        let input = try corpus(traces: 200)
+        let input = try corpus(traces: 2000)
         let expected = lines(input)
         let summary = try Sender.send(input, options: SendOptions(target: .unixStream(path: fixture.unixPath), acknowledged: true))
         #expect(summary.lines == expected.count)

@@ -54,6 +54,12 @@ import Testing
         // The same from another reader of the directory, beside the open store.
         let reader = try StoreReader(temp.dataDirectory)
         #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-7")).compactMap(\.n) == Array(56..<64))
+
+        // A location reads back its whole frame.
+        let location = try #require(try store.locations(for: IndexKey(space: eventSpace, "event-200")).first)
+        let frame = try store.records(at: location)
+        #expect(frame.compactMap(\.n).contains(200))
+        #expect(try reader.records(at: location) == frame)
     }
 
     @Test func indexHighWaterMarkTrailsByAtMostOneCommit() async throws {

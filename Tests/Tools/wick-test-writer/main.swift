@@ -63,8 +63,25 @@ while true {
         batch.append(kind: .rawEvent, receiveTime: Int64(n), project: "crash",
                      keys: [IndexKey(space: KeySpace(rawValue: 1), "trace-\(n / 10)")], payload: payload)
     }
-    store.events.append(batch) { result in
+    let result = store.events.append(batch) { result in
         if case .success(let range) = result { report(range.upperBound - 1) }
     }
+    if result.overloaded {
+        // Respect back-pressure like a real client, so that memory stays bounded.
+        var drained = sem_t()
+        sem_init(&drained, 0, 0)
+        withUnsafeMutablePointer(to: &drained) { pointer in
+            let semaphore = UnsafeSendablePointer(pointer)
+            store.events.whenDrained { sem_post(semaphore.pointer) }
+            sem_wait(pointer)
+        }
+    }
     if rng.next(4) == 0 { usleep(UInt32(rng.next(2000))) }
+}
+
+/// A pointer handed to the writer thread that signals it; the semaphore outlives the wait.
+struct UnsafeSendablePointer: @unchecked Sendable {
+    // @unchecked: the pointee is a semaphore, which is made for use across threads.
+    let pointer: UnsafeMutablePointer<sem_t>
+    init(_ pointer: UnsafeMutablePointer<sem_t>) { self.pointer = pointer }
 }

@@ -1,0 +1,105 @@
+public import WickJSON
+
+/// What the assembler keeps per trace, and what `wick traces` lists and filters.
+public struct TraceSummary: Sendable, Hashable {
+    public var id: String
+    public var project: String
+    public var name: String?
+    public var userId: String?
+    public var sessionId: String?
+    public var tags: [String]
+    public var environment: String
+    public var release: String?
+    public var version: String?
+    /// The trace's timestamp (client time).
+    public var start: Timestamp
+    /// The latest observation end (or start), or the trace's timestamp.
+    public var end: Timestamp
+    /// Seconds from the earliest observation start to the latest end, as Langfuse computes it.
+    public var latency: Double
+    public var observationCounts: [ObservationType: Int]
+    public var errors: Int
+    public var warnings: Int
+    public var usage: [String: UInt64]
+    /// USD, once priced (costs come with the price table).
+    public var totalCost: JSONNumber?
+    public var scores: [ScoreSummary]
+    public var events: Int
+    /// Receive time of the last event (µs): when the assembler last heard of it.
+    public var lastReceived: Int64
+    public var hasTraceEvent: Bool
+    /// Observations whose parent is missing, self-parents and loops cut.
+    public var treeProblems: Int
+
+    public struct ScoreSummary: Sendable, Hashable {
+        public var name: String
+        public var count: Int
+        /// Mean of numeric and boolean values; nil for textual scores.
+        public var average: Double?
+    }
+
+    public init(_ folded: FoldedTrace, project: String, lastReceived: Int64, tree: TraceTree? = nil) {
+        let trace = folded.trace
+        id = trace.id
+        self.project = project
+        name = trace.name
+        userId = trace.userId
+        sessionId = trace.sessionId
+        tags = trace.tags
+        environment = trace.environment
+        release = trace.release
+        version = trace.version
+        start = trace.timestamp
+        let starts = folded.observations.map(\.startTime)
+        let ends = folded.observations.map { $0.endTime ?? $0.startTime }
+        end = max(ends.max() ?? trace.timestamp, trace.timestamp)
+        if let first = starts.min(), let last = ends.max() {
+            latency = Double(last.microsecondsSinceEpoch - first.microsecondsSinceEpoch) / 1_000_000
+        } else {
+            latency = 0
+        }
+        var counts: [ObservationType: Int] = [:]
+        var usage: [String: UInt64] = [:]
+        var errors = 0
+        var warnings = 0
+        for observation in folded.observations {
+            counts[observation.type, default: 0] += 1
+            if observation.level == .error { errors += 1 }
+            if observation.level == .warning { warnings += 1 }
+            for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
+        }
+        observationCounts = counts
+        self.errors = errors
+        self.warnings = warnings
+        self.usage = usage
+        totalCost = nil
+        var byName: [String: (count: Int, sum: Double, numeric: Bool)] = [:]
+        for score in folded.scores {
+            let numeric = score.dataType == .numeric || score.dataType == .boolean
+            let entry = byName[score.name] ?? (0, 0, numeric)
+            byName[score.name] = (entry.count + 1, entry.sum + score.value, entry.numeric && numeric)
+        }
+        scores = byName.sorted { $0.key < $1.key }.map {
+            ScoreSummary(name: $0.key, count: $0.value.count, average: $0.value.numeric ? $0.value.sum / Double($0.value.count) : nil)
+        }
+        events = folded.events
+        self.lastReceived = lastReceived
+        hasTraceEvent = trace.hasTraceEvent
+        let flags = (tree ?? TraceTree(folded.observations)).nodes.filter { !$0.flags.isEmpty }.count
+        treeProblems = flags
+    }
+}
+
+extension Observation {
+    /// Seconds from start to first token (completionStartTime), for generations that report it.
+    public var timeToFirstToken: Double? {
+        guard let first = completionStartTime else { return nil }
+        return Double(first.microsecondsSinceEpoch - startTime.microsecondsSinceEpoch) / 1_000_000
+    }
+
+    /// Seconds from start to end, when it has ended.
+    public var latency: Double? {
+        guard let end = endTime else { return nil }
+        return Double(end.microsecondsSinceEpoch - startTime.microsecondsSinceEpoch) / 1_000_000
+    }
+}
