@@ -158,6 +158,10 @@ public final class DataStore: Sendable {
                 try index.removeSegment(entry.segmentID, txn: txn)
             }
             for entry in recovered.catalog { try index.putSegment(entry, txn: txn) }
+            // A cursor past the log's end (the log lost its tail) starts again at the end.
+            for (name, position) in try index.cursors(txn: txn) where position > next {
+                try index.setCursor(name, next, txn: txn)
+            }
             if recovered.report.truncatedBytes > 0 || recovered.report.droppedFrames > 0 {
                 try index.addMeta(.recoveryTruncatedBytes, UInt64(recovered.report.truncatedBytes), txn: txn)
                 try index.addMeta(.recoveryDroppedFrames, UInt64(recovered.report.droppedFrames), txn: txn)
@@ -346,4 +350,45 @@ public struct IndexStatistics: Sendable {
     public var retentionLostRecords: Int
     public var retentionBlocked: Int
     public var mapBytes: Int
+}
+
+// MARK: - Documents
+
+extension DataStore {
+    /// Writes documents and moves a cursor in one transaction: a consumer that keeps derived state
+    /// here (the assembler's summaries) resumes after a crash exactly where its state says.
+    public func commitDocuments(_ writes: [DocumentWrite], cursor: (name: String, sequence: UInt64)?) throws(StorageError) {
+        if let cursor {
+            precondition(cursor.sequence <= events.durableSequence, "cursor \(cursor.name) set past the durable log")
+        }
+        try index.environment.withWrite { (txn) throws(StorageError) in
+            try index.applyDocuments(writes, txn: txn)
+            if let cursor { try index.setCursor(cursor.name, cursor.sequence, txn: txn) }
+        }
+    }
+
+    public func document(namespace: UInt8, key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        try index.environment.withRead { (txn) throws(StorageError) -> [UInt8]? in
+            try index.document(namespace: namespace, key: key, txn: txn)?.value
+        }
+    }
+
+    public func walkDocuments(namespace: UInt8, descending: Bool, after: [UInt8]? = nil,
+                              _ body: (_ position: [UInt8], _ key: [UInt8], _ value: [UInt8]) -> Bool) throws(StorageError) {
+        try index.walkDocuments(namespace: namespace, descending: descending, after: after, body)
+    }
+}
+
+extension StoreReader {
+    public func document(namespace: UInt8, key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        guard let index else { return nil }
+        return try index.environment.withRead { (txn) throws(StorageError) -> [UInt8]? in
+            try index.document(namespace: namespace, key: key, txn: txn)?.value
+        }
+    }
+
+    public func walkDocuments(namespace: UInt8, descending: Bool, after: [UInt8]? = nil,
+                              _ body: (_ position: [UInt8], _ key: [UInt8], _ value: [UInt8]) -> Bool) throws(StorageError) {
+        try index?.walkDocuments(namespace: namespace, descending: descending, after: after, body)
+    }
 }

@@ -20,8 +20,11 @@ public enum Reindex: Sendable {
         let segments = try LogDirectoryListing.segments(in: directory.logDirectory)
         let cursors: [String: UInt64]
         let meta: [IndexStore.MetaKey: UInt64]
+        var documents: [DocumentWrite] = []
         if let old = try? IndexStore(path: directory.indexPath, readOnly: true, initialMapSize: 0) {
+            // Cursors and documents record what consumers have done; they survive the rebuild.
             cursors = (try? old.cursors()) ?? [:]
+            documents = (try? old.allDocuments()) ?? []
             var kept: [IndexStore.MetaKey: UInt64] = [:]
             for key in [IndexStore.MetaKey.retiredBelow, .retentionLostRecords, .retentionDeletedSegments,
                         .recoveryTruncatedBytes, .recoveryDroppedFrames, .recoveryRuns] {
@@ -54,6 +57,7 @@ public enum Reindex: Sendable {
             try index.setMeta(.formatVersion, UInt64(IndexStore.formatVersion), txn: txn)
             for entry in catalog { try index.putSegment(entry, txn: txn) }
             for (name, value) in cursors { try index.setCursor(name, value, txn: txn) }
+            try index.applyDocuments(documents, txn: txn)
             for (key, value) in meta { try index.setMeta(key, value, txn: txn) }
         }
         let frames = try IndexCatchUp.run(index: index, segments: segments, from: 0, to: end)

@@ -71,6 +71,20 @@ public final class StoreReader {
         try KeyLookup.records(at: location, in: segments())
     }
 
+    /// The sequence number the next event will get: from the index's catalog, or by walking the
+    /// newest segment when there is no index.
+    public func logEnd() throws(StorageError) -> UInt64 {
+        if let index, let last = try? index.segments().last {
+            return last.nextSequence
+        }
+        guard let lastSegment = try segments().last else { return 1 }
+        let reader = try SegmentReader(path: lastSegment.path, segmentID: lastSegment.id)
+        var frames = reader.footer?.frames
+        if frames == nil { frames = try reader.scan(expectedFirstSequence: lastSegment.firstSequence).frames }
+        let last = frames?.last
+        return last.map { $0.firstSequence + UInt64($0.recordCount) } ?? lastSegment.firstSequence
+    }
+
     /// A sequential reader of the event log.
     public func eventReader() -> LogReader {
         LogReader(directory: directory.logDirectory)

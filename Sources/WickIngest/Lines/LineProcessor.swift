@@ -103,7 +103,7 @@ public struct LineProcessor: Sendable {
         }
     }
 
-    /// Appends a dead letter: the input (cut to `RejectLimits.maxStoredBytes`) with its reason.
+    /// Appends a dead letter: the input (cut to `DeadLetter.maxStoredBytes`) with its reason.
     /// `originalLength` is the input's full length when `input` is only its beginning (an over-long line).
     public func reject(
         _ input: UnsafeRawBufferPointer, reason: RejectReason, detail: String, receiveTime: Int64,
@@ -111,7 +111,7 @@ public struct LineProcessor: Sendable {
         originalLength: Int? = nil
     ) {
         counters.reject(reason)
-        DeadLetter.append(input, reason: reason, detail: detail, source: source, receiveTime: receiveTime,
+        DeadLetter.append(input, reason: reason.rawValue, detail: detail, source: source.rawValue, receiveTime: receiveTime,
                           project: project, originalLength: originalLength ?? input.count, into: &rejects)
     }
 

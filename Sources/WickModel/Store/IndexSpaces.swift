@@ -9,17 +9,3 @@ public enum IndexSpaces: Sendable {
     public static let observationID: UInt8 = 3
 }
 
-/// The keys of a dead-letter record (a rejected input). Its payload is the input's bytes, cut to
-/// `RejectLimits.maxStoredBytes`.
-public enum DeadLetterKeys: Sendable {
-    public static let reason: UInt8 = 1
-    public static let source: UInt8 = 2
-    public static let detail: UInt8 = 3
-    /// The input's full length in bytes, as decimal digits (the payload may be cut).
-    public static let originalLength: UInt8 = 4
-}
-
-public enum RejectLimits: Sendable {
-    /// How much of a rejected input is kept in the dead-letter log.
-    public static let maxStoredBytes = 64 * 1024
-}

@@ -12,7 +12,7 @@ final class IndexStore: Sendable {
         .init(name: "segments", flags: 0),
         .init(name: "cursors", flags: 0),
         .init(name: "meta", flags: 0),
-    ]
+    ] + documentDatabases
 
     let environment: LMDBEnvironment
 

@@ -88,6 +88,9 @@ public final class SegmentLog: Sendable {
     /// Lock-free copy of `State.durableSequence` for readers that poll.
     private let durable: Atomic<UInt64>
     private let overloadedFlag = Atomic<Bool>(false)
+    /// (durable sequence, monotonic ns) of recent commits, oldest first: when a record became durable.
+    private let commitTimes = Mutex<[(UInt64, UInt64)]>([])
+    private static let commitTimesKept = 4096
 
     /// Recovers the log in `directory` and starts its writer.
     init(directory: String, kind: SegmentKind, configuration: Configuration, retiredBelow: UInt64,
@@ -201,6 +204,23 @@ public final class SegmentLog: Sendable {
     /// Every record with a smaller sequence number is durable.
     public var durableSequence: UInt64 { durable.load(ordering: .acquiring) }
 
+    /// Monotonic nanoseconds of the commit that made `sequence` durable, while it is recent enough
+    /// to be remembered (for lag measurements of consumers).
+    public func durableTime(of sequence: UInt64) -> UInt64? {
+        commitTimes.withLock { times in
+            var low = 0
+            var high = times.count
+            while low < high {
+                let mid = (low + high) / 2
+                if times[mid].0 <= sequence { low = mid + 1 } else { high = mid }
+            }
+            return low < times.count ? times[low].1 : nil
+        }
+    }
+
+    /// Monotonic nanoseconds now, on the clock `durableTime` uses.
+    public static func monotonicNow() -> UInt64 { monotonicNanoseconds() }
+
     /// The sequence number the next appended record will get.
     public var nextSequence: UInt64 { state.withLock { $0.nextSequence } }
 
@@ -246,6 +266,11 @@ public final class SegmentLog: Sendable {
             return []
         }
         durable.store(commit.durableSequence, ordering: .releasing)
+        let now = monotonicNanoseconds()
+        commitTimes.withLock { times in
+            times.append((commit.durableSequence, now))
+            if times.count > Self.commitTimesKept * 2 { times.removeFirst(times.count - Self.commitTimesKept) }
+        }
         onCommit?(commit)
         for (completion, range) in completions { completion(.success(range)) }
         for waiter in drained { waiter() }
