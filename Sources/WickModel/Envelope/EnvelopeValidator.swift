@@ -3,8 +3,9 @@ public import WickJSON
 /// An event that passed the hot-path checks.
 public struct ValidatedEvent: Sendable, Hashable {
     public var type: EventType
-    /// The trace the event belongs to: `body.id` of a trace, `body.traceId` of anything else; nil
-    /// when the event names none (an observation without a trace, an `sdk-log`).
+    /// The trace the event belongs to: `body.id` of a trace, `body.traceId` of anything else, an
+    /// observation's own `body.id` when it names no trace; nil for `sdk-log` and for scores of a
+    /// session or dataset run.
     public var traceID: JSONField?
 }
 
@@ -70,6 +71,9 @@ public enum EnvelopeValidator: Sendable {
         } else if let trace = fields.traceId, !trace.isNull {
             if let problem = idProblem(trace, in: line) { return .rejected(.invalidTraceID, detail: "body.traceId \(problem)") }
             traceID = trace
+        } else if type != .scoreCreate {
+            // An observation naming no trace is its own trace (Langfuse's wrapper trace for such events).
+            traceID = bodyID
         }
 
         if type == .scoreCreate, let rejection = scoreProblem(fields, in: line) {

@@ -89,12 +89,40 @@ enum BodySchema {
                 if number.doubleValue < 0 { return LateReject(.bodyFieldValue, "body.costDetails.\(key) must not be negative") }
             }
         }
+        if type == .scoreCreate, let problem = scoreValueProblem(body) {
+            return problem
+        }
         if type.isGenerationLikeEvent {
             let hasName = body["promptName"].map { !$0.isNull } ?? false
             let hasVersion = body["promptVersion"].map { !$0.isNull } ?? false
             if hasName != hasVersion {
                 return LateReject(.bodyFieldValue, "body.promptName and body.promptVersion come together or not at all")
             }
+        }
+        return nil
+    }
+
+    /// A score's value against its data type (reference §1.4): Langfuse's worker drops these silently.
+    private static func scoreValueProblem(_ body: JSONObject) -> LateReject? {
+        guard let value = body["value"], !value.isNull else { return nil }
+        guard value.numberValue != nil || value.stringValue != nil else {
+            return LateReject(.bodyFieldType, "body.value must be a number or a string, not \(value.kind)")
+        }
+        switch body["dataType"]?.stringValue {
+        case "NUMERIC"?:
+            if value.numberValue == nil { return LateReject(.bodyFieldType, "body.value of a NUMERIC score must be a number") }
+        case "BOOLEAN"?:
+            guard let number = value.numberValue?.doubleValue, number == 0 || number == 1 else {
+                return LateReject(.bodyFieldValue, "body.value of a BOOLEAN score must be 0 or 1")
+            }
+        case "TEXT"?:
+            guard let text = value.stringValue, (1...500).contains(text.count) else {
+                return LateReject(.bodyFieldValue, "body.value of a TEXT score must be a string of 1 to 500 characters")
+            }
+        case "CATEGORICAL"?, "CORRECTION"?:
+            if value.stringValue == nil { return LateReject(.bodyFieldType, "body.value of a textual score must be a string") }
+        default:
+            break
         }
         return nil
     }

@@ -36,6 +36,12 @@ public struct TraceSummary: Sendable, Hashable {
         public var count: Int
         /// Mean of numeric and boolean values; nil for textual scores.
         public var average: Double?
+
+        public init(name: String, count: Int, average: Double?) {
+            self.name = name
+            self.count = count
+            self.average = average
+        }
     }
 
     public init(_ folded: FoldedTrace, project: String, lastReceived: Int64, tree: TraceTree? = nil) {
@@ -72,7 +78,9 @@ public struct TraceSummary: Sendable, Hashable {
         self.errors = errors
         self.warnings = warnings
         self.usage = usage
-        totalCost = nil
+        // Costs the clients provided; pricing the rest comes with compaction.
+        let costs = folded.observations.compactMap(\.providedCost)
+        totalCost = costs.isEmpty ? nil : JSONNumber(costs.reduce(0, +))
         var byName: [String: (count: Int, sum: Double, numeric: Bool)] = [:]
         for score in folded.scores {
             let numeric = score.dataType == .numeric || score.dataType == .boolean
@@ -91,6 +99,12 @@ public struct TraceSummary: Sendable, Hashable {
 }
 
 extension Observation {
+    /// The cost the client gave: its `total`, else the sum of its parts; nil when it gave none.
+    public var providedCost: Double? {
+        if let total = providedCostDetails["total"] { return total.doubleValue }
+        return providedCostDetails.isEmpty ? nil : providedCostDetails.values.reduce(0) { $0 + $1.doubleValue }
+    }
+
     /// Seconds from start to first token (completionStartTime), for generations that report it.
     public var timeToFirstToken: Double? {
         guard let first = completionStartTime else { return nil }

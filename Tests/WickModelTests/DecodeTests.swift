@@ -1,0 +1,57 @@
+import Testing
+import WickJSON
+@testable import WickModel
+
+/// Full decoding: what passed the hot path's envelope checks but breaks Langfuse's body schema is a
+/// late reject with a reason, never part of a trace.
+@Suite struct DecodeTests {
+    func decode(_ line: String) -> Result<IngestionEvent, LateReject> {
+        IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p")
+    }
+
+    let envelope = #"{"id":"e1","timestamp":"2026-01-01T00:00:00.000Z","type":"#
+
+    @Test func aWellFormedEventDecodes() throws {
+        let event = try decode(envelope + #""generation-create","body":{"id":"g1","traceId":"t1","model":"gpt-4o","usageDetails":{"input":1},"level":"ERROR","promptName":"p","promptVersion":2}}"#).get()
+        #expect(event.type == .generationCreate)
+        #expect(event.traceID == "t1")
+        #expect(event.entityID == "g1")
+    }
+
+    @Test(arguments: [
+        (#""span-create","body":{"id":"s1","traceId":"t1","name":5}"#, RejectReason.bodyFieldType),
+        (#""span-create","body":{"id":"s1","traceId":"t1","startTime":"yesterday"}"#, .bodyFieldType),
+        (#""trace-create","body":{"id":"t1","tags":"prod"}"#, .bodyFieldType),
+        (#""trace-create","body":{"id":"t1","tags":["a",1]}"#, .bodyFieldType),
+        (#""trace-create","body":{"id":"t1","public":"yes"}"#, .bodyFieldType),
+        (#""generation-create","body":{"id":"g1","level":"LOUD"}"#, .bodyFieldValue),
+        (#""generation-create","body":{"id":"g1","costDetails":{"total":-1}}"#, .bodyFieldValue),
+        (#""generation-create","body":{"id":"g1","promptVersion":1.5}"#, .bodyFieldType),
+        (#""score-create","body":{"id":"s1","traceId":"t1","name":"q","value":[1]}"#, .bodyFieldType),
+        (#""score-create","body":{"id":"s1","traceId":"t1","name":"q","value":1,"dataType":"LIKERT"}"#, .bodyFieldValue),
+        (#""score-create","body":{"id":"s1","traceId":"t1","name":"q","value":2,"dataType":"BOOLEAN"}"#, .bodyFieldValue),
+        (#""score-create","body":{"id":"s1","traceId":"t1","name":"q","value":"","dataType":"TEXT"}"#, .bodyFieldValue),
+    ])
+    func aBodyThatBreaksTheSchemaIsALateReject(_ rest: String, _ reason: RejectReason) {
+        switch decode(envelope + rest + "}") {
+        case .success(let event): Issue.record("decoded \(event.type) although it breaks the schema")
+        case .failure(let reject): #expect(reject.reason == reason, "\(reject.detail)")
+        }
+    }
+
+    @Test func nullIsAllowedWhereTheSchemaIsNullish() throws {
+        let event = try decode(envelope + #""span-update","body":{"id":"s1","traceId":"t1","name":null,"endTime":null,"metadata":null,"level":null}}"#).get()
+        #expect(event.body["name"] == .null)
+    }
+
+    @Test func sdkLogDecodesAndBelongsToNoTrace() throws {
+        let event = try decode(envelope + #""sdk-log","body":{"log":"flush failed"}}"#).get()
+        #expect(event.type == .sdkLog)
+        #expect(event.traceID == nil)
+    }
+
+    @Test func anObservationWithoutATraceIdIsItsOwnTrace() throws {
+        let event = try decode(envelope + #""event-create","body":{"id":"ev1"}}"#).get()
+        #expect(event.traceID == "ev1")
+    }
+}

@@ -1,0 +1,42 @@
+import WickJSON
+import WickModel
+
+/// Builds ingestion events for tests: `event("e1", .spanCreate, at: 10, ["id": "s1", …])`.
+/// Times are milliseconds after 2026-01-01T00:00:00Z.
+func event(_ id: String, _ type: EventType, at milliseconds: Int64, _ body: JSONObject, sequence: UInt64? = nil,
+           project: String = "p") -> IngestionEvent {
+    IngestionEvent(id: id, type: type, timestamp: time(milliseconds), body: body,
+                   sequence: sequence ?? UInt64(milliseconds * 100) + UInt64(id.utf8.reduce(0) { $0 &+ Int($1) } % 100),
+                   receiveTime: 0, project: project)
+}
+
+let base: Int64 = 1_767_225_600_000_000
+
+func time(_ milliseconds: Int64) -> Timestamp {
+    Timestamp(microsecondsSinceEpoch: base + milliseconds * 1000)!
+}
+
+func iso(_ milliseconds: Int64) -> JSONValue {
+    .string(time(milliseconds).iso8601)
+}
+
+func json(_ text: String) -> JSONValue {
+    try! JSONValue.parse(text)  // test literals are valid JSON
+}
+
+func object(_ text: String) -> JSONObject {
+    json(text).objectValue!
+}
+
+/// A small deterministic generator for the property tests.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
