@@ -64,6 +64,16 @@ let package = Package(
             ]
         ),
 
+        // Background services over the log: the trace assembler (later compaction and retention).
+        .target(
+            name: "WickPipeline",
+            dependencies: [
+                "WickJSON", "WickModel", "WickStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The HTTP server (Hummingbird): metrics now, the Langfuse API later.
         .target(
             name: "WickHTTP",
@@ -78,7 +88,7 @@ let package = Package(
         .target(
             name: "WickDaemon",
             dependencies: [
-                "WickJSON", "WickModel", "WickStore", "WickIngest", "WickHTTP", "CWickLinux",
+                "WickJSON", "WickModel", "WickStore", "WickIngest", "WickPipeline", "WickHTTP", "CWickLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "wick",
             dependencies: [
-                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "CWickLinux",
+                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "WickModel", "WickPipeline", "CWickLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,6 +120,11 @@ let package = Package(
             dependencies: ["WickStore", "WickIngest", "WickJSON", "WickModel", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/StoreBench"
         ),
+        .executableTarget(
+            name: "TraceBench",
+            dependencies: ["WickPipeline", "WickModel", "WickStore", "WickJSON"],
+            path: "Benchmarks/TraceBench"
+        ),
 
         // Spawned by the crash tests, killed with SIGKILL mid-write.
         .executableTarget(
@@ -119,6 +134,11 @@ let package = Package(
         ),
         .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux"]),
         .testTarget(name: "WickJSONTests", dependencies: ["WickJSON"]),
+        .testTarget(name: "WickModelTests", dependencies: ["WickModel", "WickJSON"]),
+        .testTarget(
+            name: "WickPipelineTests",
+            dependencies: ["WickPipeline", "WickModel", "WickStore", "WickIngest", "WickJSON", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "WickIngestTests",
             dependencies: [

@@ -8,6 +8,7 @@ import Synchronization
 import UnixSignals
 import WickHTTP
 public import WickIngest
+public import WickPipeline
 public import WickStore
 
 #if canImport(Glibc)
@@ -41,6 +42,7 @@ public final class Daemon: Sendable {
     public let store: DataStore
     public let counters: IngestCounters
     public let listeners: [BoundListener]
+    public let assembler: Assembler
     let ingest: IngestServer
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
@@ -65,8 +67,9 @@ public final class Daemon: Sendable {
                                       logger: logger)
             let bound = try await ingest.start()
             SocketActivation.clearEnvironment()
+            let assembler = Assembler(store: store, configuration: configuration.assembler, logger: logger)
             return Daemon(options: options, store: store, counters: counters, listeners: bound, ingest: ingest,
-                          group: group, logger: logger)
+                          assembler: assembler, group: group, logger: logger)
         } catch {
             store.close()
             try? await group.shutdownGracefully()
@@ -75,12 +78,13 @@ public final class Daemon: Sendable {
     }
 
     private init(options: Options, store: DataStore, counters: IngestCounters, listeners: [BoundListener],
-                 ingest: IngestServer, group: MultiThreadedEventLoopGroup, logger: Logger) {
+                 ingest: IngestServer, assembler: Assembler, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.options = options
         self.store = store
         self.counters = counters
         self.listeners = listeners
         self.ingest = ingest
+        self.assembler = assembler
         self.group = group
         self.logger = logger
         startTime = ReceiveClock.system.microseconds()
@@ -128,7 +132,8 @@ public final class Daemon: Sendable {
     /// The metrics page, as served on the metrics address.
     public func metricsText() -> String {
         let ports = listeners.filter { $0.kind == .udp }.compactMap { HostPort($0.address)?.port }
-        return DaemonMetrics(store: store, counters: counters, udpPorts: ports, startTime: startTime).render()
+        return DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
+                             startTime: startTime).render()
     }
 
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then shuts down in order.
@@ -136,6 +141,8 @@ public final class Daemon: Sendable {
     public func run(onReady: @escaping @Sendable (ListeningAnnouncement) -> Void) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         services.append(.init(service: StoreService(store: store)))
+        // After the store (so it stops before the store closes), before everything that feeds it.
+        services.append(.init(service: assembler))
         let notifier = SystemdNotifier(environment: options.environment)
         let httpBound = AsyncBarrier()
         if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {

@@ -60,11 +60,16 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try await daemon.run { announcement in
-            // write(2) rather than print: stdout may be a pipe, and the line must go out now.
-            var line = Array((announcement.line + "\n").utf8)
-            _ = line.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+            printNow(announcement.line)
         }
     }
+}
+
+/// A line on stdout, written at once (write(2), not print): stdout may be a pipe another process
+/// reads line by line.
+func printNow(_ line: String) {
+    var bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
 }
 
 func printError(_ message: String) {

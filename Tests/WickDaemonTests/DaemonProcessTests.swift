@@ -125,6 +125,11 @@ extension DaemonProcessTests {
 }
 
 enum ActivatedDaemonAccess {
+    static func metric(_ daemon: ServeProcess, _ name: String) -> Double? {
+        guard let metrics = daemon.announcement.metrics, let page = try? MetricsClient.fetch(metrics) else { return nil }
+        return MetricsClient.parse(page).first { $0.name == name }?.value
+    }
+
     static func accepted(_ daemon: ServeProcess) -> Int? {
         guard let metrics = daemon.announcement.metrics, let page = try? MetricsClient.fetch(metrics) else { return nil }
         return MetricsClient.parse(page).first { $0.name == "wick_ingest_events_accepted_total" }.map { Int($0.value) }

@@ -1,4 +1,5 @@
 import WickIngest
+public import WickPipeline
 public import WickStore
 
 /// Everything `wick serve` can be told, with the embedded defaults it runs on when told nothing.
@@ -42,6 +43,17 @@ public struct WickConfiguration: Sendable, Equatable {
     public var minFreeBytes: Int64 = 256 << 20
     public var diskFullRetryMilliseconds: Int64 = 250
     public var indexInitialMapBytes: Int = 256 << 20
+
+    // Assembler
+    public var settleMilliseconds: Int64 = 5000
+    public var assemblerMaxOpenBytes: Int = 256 << 20
+
+    public var assembler: Assembler.Configuration {
+        var assembler = Assembler.Configuration()
+        assembler.settleMilliseconds = settleMilliseconds
+        assembler.maxOpenBytes = assemblerMaxOpenBytes
+        return assembler
+    }
 
     // Retention
     public var retentionMaxBytes: Int64 = 0

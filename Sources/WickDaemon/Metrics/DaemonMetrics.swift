@@ -1,5 +1,6 @@
 import Synchronization
 public import WickIngest
+public import WickPipeline
 public import WickStore
 
 /// The daemon's metrics in Prometheus text: ingest counters, both logs, the index, retention,
@@ -7,13 +8,15 @@ public import WickStore
 public struct DaemonMetrics: Sendable {
     let store: DataStore
     let counters: IngestCounters
+    let assembler: AssemblerStatistics
     /// Local UDP ports, for the kernel's drop counters.
     let udpPorts: [Int]
     let startTime: Int64
 
-    public init(store: DataStore, counters: IngestCounters, udpPorts: [Int], startTime: Int64) {
+    public init(store: DataStore, counters: IngestCounters, assembler: AssemblerStatistics, udpPorts: [Int], startTime: Int64) {
         self.store = store
         self.counters = counters
+        self.assembler = assembler
         self.udpPorts = udpPorts
         self.startTime = startTime
     }
@@ -81,6 +84,34 @@ public struct DaemonMetrics: Sendable {
         out.counter("wick_retention_deleted_segments_total", "Segments removed by retention.", index.retentionDeletedSegments)
         out.counter("wick_retention_lost_records_total", "Records removed by the disk budget before every cursor had read them.", index.retentionLostRecords)
         out.counter("wick_retention_blocked_total", "Retention runs that kept an old segment because a cursor had not passed it.", index.retentionBlocked)
+
+        // Assembler
+        out.counter("wick_assembler_events_total", "Events the assembler has read.", assembler.eventsRead.load(ordering: .relaxed))
+        out.counter("wick_assembler_traces_settled_total", "Trace summaries written.", assembler.tracesSettled.load(ordering: .relaxed))
+        out.counter("wick_assembler_traces_reopened_total", "Settled traces that got late events and were folded again.",
+                    assembler.tracesReopened.load(ordering: .relaxed))
+        out.counter("wick_assembler_traces_spilled_total", "Open traces whose events left memory (the byte cap); read back at settle.",
+                    assembler.tracesSpilled.load(ordering: .relaxed))
+        out.gauge("wick_assembler_open_traces", "Traces not yet settled.", Double(assembler.openTraces.load(ordering: .relaxed)))
+        out.gauge("wick_assembler_open_bytes", "Bytes of events held for open traces.", Double(assembler.openBytes.load(ordering: .relaxed)))
+        out.counter("wick_assembler_late_rejects_total", "Events that failed full decoding, by reason (kept in the dead-letter log).",
+                    assembler.lateRejectsByReason.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
+        out.counter("wick_assembler_sdk_logs_total", "sdk-log events (kept, never part of a trace).", assembler.sdkLogs.load(ordering: .relaxed))
+        out.counter("wick_assembler_events_without_trace_total", "Events that name no trace (session and dataset-run scores).",
+                    assembler.eventsWithoutTrace.load(ordering: .relaxed))
+        out.counter("wick_assembler_errors_total", "Assembler turns that failed (retried).", assembler.errors.load(ordering: .relaxed))
+        let position = assembler.position.load(ordering: .relaxed)
+        out.gauge("wick_assembler_lag_records", "Durable events the assembler has not read yet.",
+                  Double(store.events.durableSequence > position ? store.events.durableSequence - position : 0))
+        let assemblyLag = assembler.lag.snapshot()
+        out.histogram("wick_assembler_lag_seconds", "From an event being durable to the assembler reading it.", labels: [],
+                      bounds: LagHistogram.boundsMilliseconds.map { $0 / 1000 }, cumulative: assemblyLag.cumulative, count: assemblyLag.count,
+                      sum: assemblyLag.sumMilliseconds / 1000)
+        // Exact percentiles of the recent samples (the buckets above are coarse).
+        if let p50 = assemblyLag.p50, let p99 = assemblyLag.p99 {
+            out.gauge("wick_assembler_lag_recent_seconds", "Percentiles of the most recent assembler lag samples.",
+                      [([("quantile", "0.5")], p50 / 1000), ([("quantile", "0.99")], p99 / 1000)])
+        }
         return out.text
     }
 }

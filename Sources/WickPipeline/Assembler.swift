@@ -1,0 +1,265 @@
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+import WickJSON
+import WickModel
+public import WickStore
+
+/// Tails the event log through its own durable cursor, keeps open traces in memory, and once a trace
+/// has been idle for the settle timeout (receive time) folds it and writes its summary, in the same
+/// transaction as the cursor. Late events reopen a settled trace and fold it again from all its
+/// events. A restart resumes from the cursor and ends with the same summaries.
+///
+/// The loop runs on a thread of its own: it decodes, folds and commits LMDB transactions.
+public final class Assembler: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// A trace settles once this long without a new event (receive time).
+        public var settleMilliseconds: Int64 = 5000
+        /// Bytes of events held for open traces; beyond it the traces idle longest are spilled.
+        public var maxOpenBytes: Int = 256 << 20
+        /// Records read per turn of the loop.
+        public var batchRecords: Int = 8192
+        /// How often an idle loop looks for new durable records.
+        public var pollMilliseconds: Int64 = 5
+        /// Entries kept in the settled feed `wick tail --traces` follows.
+        public var settledFeedLength: UInt64 = 100_000
+        public var clock: ReceiveClock = .system
+
+        public init() {}
+    }
+
+    public let statistics = AssemblerStatistics()
+    private let store: DataStore
+    private let configuration: Configuration
+    private let logger: Logger
+    private let thread = Mutex<WorkerThread?>(nil)
+    private let stopping = Atomic<Bool>(false)
+
+    public init(store: DataStore, configuration: Configuration = Configuration(), logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    /// Starts the loop (tests drive the assembler without a service group).
+    public func start() {
+        let worker = WorkerThread(name: "wick-assembler") { [self] in loop() }
+        thread.withLock { $0 = worker }
+    }
+
+    /// Stops the loop after its current turn; what it settled is committed.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        let worker: WorkerThread? = thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        worker?.join()
+    }
+
+    // MARK: - The loop
+
+    private func loop() {
+        var state = LoopState()
+        do {
+            state.position = try store.cursor(TraceDocuments.cursor) ?? 0
+            state.settleCounter = try store.document(namespace: TraceDocuments.state, key: Array("settle-counter".utf8))
+                .flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+        } catch {
+            logger.error("assembler.start-failed", metadata: ["error": "\(error)"])
+            statistics.errors.add(1, ordering: .relaxed)
+        }
+        let reader = store.events.reader()
+        var committedCursor = state.position
+        while !stopping.load(ordering: .relaxed) {
+            do {
+                let durable = store.events.durableSequence
+                var progressed = false
+                if state.position < durable {
+                    try read(reader, until: durable, state: &state)
+                    progressed = true
+                }
+                let caughtUp = state.position >= store.events.durableSequence
+                // While replaying a backlog, idleness is judged on the log's own time, so that a trace
+                // half read does not settle early.
+                let now = caughtUp ? configuration.clock.microseconds() : min(configuration.clock.microseconds(), state.streamTime)
+                // Writes a failed commit left stay pending and go with the next attempt.
+                state.pendingWrites += try settle(before: now - configuration.settleMilliseconds * 1000, state: &state)
+                let spilled = state.open.spill(under: configuration.maxOpenBytes)
+                if spilled > 0 { statistics.tracesSpilled.add(spilled, ordering: .relaxed) }
+                let cursor = state.open.oldestNeededSequence.map { min($0, state.position) } ?? state.position
+                if !state.pendingWrites.isEmpty || cursor != committedCursor {
+                    var writes = state.pendingWrites
+                    if !writes.isEmpty {
+                        writes.append(DocumentWrite(namespace: TraceDocuments.state, key: Array("settle-counter".utf8),
+                                                    value: Array(String(state.settleCounter).utf8)))
+                    }
+                    try store.commitDocuments(writes, cursor: (TraceDocuments.cursor, cursor))
+                    state.pendingWrites = []
+                    committedCursor = cursor
+                    // Counted once readers can see them.
+                    statistics.tracesSettled.add(state.settledUncommitted, ordering: .relaxed)
+                    state.settledUncommitted = 0
+                }
+                statistics.openTraces.store(state.open.count, ordering: .relaxed)
+                statistics.openBytes.store(state.open.bytes, ordering: .relaxed)
+                statistics.position.store(state.position, ordering: .relaxed)
+                if !progressed {
+                    sleepMilliseconds(configuration.pollMilliseconds)
+                }
+            } catch {
+                statistics.errors.add(1, ordering: .relaxed)
+                logger.error("assembler.turn-failed", metadata: ["error": "\(error)"])
+                sleepMilliseconds(max(100, configuration.pollMilliseconds))
+            }
+        }
+    }
+
+    private struct LoopState {
+        var position: UInt64 = 0
+        var open = OpenTraces()
+        /// Receive time of the newest record read.
+        var streamTime: Int64 = 0
+        var settleCounter: UInt64 = 0
+        var settledUncommitted = 0
+        var pendingWrites: [DocumentWrite] = []
+    }
+
+    /// Reads the next batch of durable records into the open traces.
+    private func read(_ reader: LogReader, until durable: UInt64, state: inout LoopState) throws {
+        let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
+        var first = true
+        let next = try reader.read(from: state.position, until: durable, maxRecords: configuration.batchRecords) { sequence, record in
+            if first {
+                first = false
+                if let durableAt = store.events.durableTime(of: sequence) {
+                    let lag = Double(SegmentLog.monotonicNow() &- durableAt) / 1_000_000
+                    statistics.lag.record(milliseconds: max(0, lag))
+                }
+            }
+            guard record.kind == .rawEvent else { return }
+            statistics.eventsRead.add(1, ordering: .relaxed)
+            state.streamTime = max(state.streamTime, record.receiveTime)
+            var traceID: [UInt8]? = nil
+            record.forEachKey { space, key in
+                if space == traceSpace && traceID == nil { traceID = Array(key) }
+            }
+            guard let traceID else {
+                // sdk-log, or a score that names a session or dataset run and no trace.
+                if record.payload.count > 0, isSDKLog(record.payload) {
+                    statistics.sdkLogs.add(1, ordering: .relaxed)
+                } else {
+                    statistics.eventsWithoutTrace.add(1, ordering: .relaxed)
+                }
+                return
+            }
+            let project = record.projectString
+            let traceString = String(decoding: traceID, as: UTF8.self)
+            let key = TraceDocuments.key(project: project, traceID: traceString)
+            if !state.open.contains(key) {
+                try open(key, project: project, traceID: traceString, firstSequence: sequence, state: &state)
+            }
+            state.open.add(key, OpenTraces.Pending(sequence: sequence, receiveTime: record.receiveTime,
+                                                   payload: Array(record.payload), fromStream: true))
+        }
+        state.position = next
+    }
+
+    /// Opens a trace; one that settled before is reopened with every event the store holds for it.
+    private func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64, state: inout LoopState) throws {
+        var earlier: [OpenTraces.Pending] = []
+        if try store.document(namespace: TraceDocuments.summaries, key: key) != nil {
+            statistics.tracesReopened.add(1, ordering: .relaxed)
+            earlier = try storedRecords(project: project, traceID: traceID, fromStream: nil)
+        }
+        state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: earlier)
+    }
+
+    /// Every durable event of a trace, from the store.
+    private func storedRecords(project: String, traceID: String, fromStream: ClosedRange<UInt64>?) throws -> [OpenTraces.Pending] {
+        try store.records(for: TraceDocuments.traceIndexKey(traceID))
+            .filter { $0.kind == .rawEvent && $0.project == project }
+            .map { OpenTraces.Pending(sequence: $0.sequence, receiveTime: $0.receiveTime, payload: $0.payload,
+                                      fromStream: fromStream?.contains($0.sequence) ?? false) }
+    }
+
+    // MARK: - Settling
+
+    private func settle(before cutoff: Int64, state: inout LoopState) throws -> [DocumentWrite] {
+        var writes: [DocumentWrite] = []
+        var rejects = RecordBatch()
+        for (key, trace) in state.open.takeIdle(before: cutoff) {
+            let records: [OpenTraces.Pending]
+            do {
+                records = trace.spilled
+                    ? try storedRecords(project: trace.project, traceID: trace.traceID,
+                                        fromStream: trace.firstStreamSequence...trace.lastStreamSequence)
+                    : trace.records
+            } catch {
+                statistics.errors.add(1, ordering: .relaxed)
+                logger.error("assembler.read-back-failed", metadata: ["trace": "\(trace.traceID)", "error": "\(error)"])
+                state.open.putBack(key, trace)
+                continue
+            }
+            let sorted = records.sorted { $0.sequence < $1.sequence }
+            let loaded = TraceLoader.assemble(trace.traceID, project: trace.project, records: sorted.map {
+                StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: trace.project,
+                             keys: [], payload: $0.payload)
+            })
+            // Late rejects are reported once: for the events this open trace read from the log.
+            let fresh = Set(sorted.filter(\.fromStream).map(\.sequence))
+            for (sequence, reject) in loaded.lateRejects where fresh.contains(sequence) {
+                statistics.lateReject(reject.reason.rawValue)
+                if let record = sorted.first(where: { $0.sequence == sequence }) {
+                    record.payload.withUnsafeBytes { payload in
+                        Array(trace.project.utf8).withUnsafeBytes { project in
+                            DeadLetter.append(payload, reason: reject.reason.rawValue, detail: reject.detail, source: "late",
+                                              receiveTime: record.receiveTime, project: project,
+                                              originalLength: payload.count, into: &rejects)
+                        }
+                    }
+                }
+            }
+            let summary = loaded.summary
+            writes.append(DocumentWrite(namespace: TraceDocuments.summaries, key: key,
+                                        value: summary.json.serialized(),
+                                        orderKey: TraceDocuments.orderKey(start: summary.start.microsecondsSinceEpoch)))
+            state.settleCounter += 1
+            // An empty order key lists the entry in the feed's ordered view, by its counter.
+            writes.append(DocumentWrite(namespace: TraceDocuments.settled, key: bigEndian(state.settleCounter), value: key,
+                                        orderKey: []))
+            if state.settleCounter > configuration.settledFeedLength {
+                writes.append(DocumentWrite(namespace: TraceDocuments.settled,
+                                            key: bigEndian(state.settleCounter - configuration.settledFeedLength), value: nil))
+            }
+            state.settledUncommitted += 1
+        }
+        if !rejects.isEmpty { store.deadLetters.append(rejects, completion: nil) }
+        return writes
+    }
+
+    private func isSDKLog(_ payload: UnsafeRawBufferPointer) -> Bool {
+        // The hot path validated the envelope; only sdk-log lines carry no trace key among the
+        // types the assembler otherwise folds into traces, besides session scores.
+        guard let value = try? JSONValue.parse(payload) else { return false }
+        return value["type"]?.stringValue == "sdk-log"
+    }
+}
+
+func bigEndian(_ value: UInt64) -> [UInt8] {
+    withUnsafeBytes(of: value.bigEndian) { Array($0) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func sleepMilliseconds(_ milliseconds: Int64) {
+    usleep(UInt32(max(0, min(milliseconds, 1000)) * 1000))
+}

@@ -1,0 +1,59 @@
+public import WickJSON
+public import WickModel
+public import WickStore
+
+/// One trace read from the store and folded, as `wick trace` and the read API show it: every event
+/// the log holds for it, decoded; late rejects set aside with their reasons.
+public struct LoadedTrace: Sendable {
+    public var folded: FoldedTrace
+    public var tree: TraceTree
+    public var summary: TraceSummary
+    public var project: String
+    public var lateRejects: [(sequence: UInt64, reject: LateReject)]
+    /// Receive times of the first and last events.
+    public var times: LangfuseJSON.Times
+
+    /// The Langfuse `GET /api/public/traces/{id}` shape.
+    public var langfuseJSON: JSONValue {
+        LangfuseJSON.trace(folded, summary: summary, project: project, times: times)
+    }
+}
+
+public enum TraceLoader: Sendable {
+    /// The trace `traceID`, from `project` when given (trace ids are unique per project; without one,
+    /// the project of the trace's first event). Nil when the store holds no event of it.
+    public static func load(_ traceID: String, project: String? = nil, from source: some EventSource) throws(StorageError) -> LoadedTrace? {
+        let records = try source.records(for: TraceDocuments.traceIndexKey(traceID))
+            .filter { $0.kind == .rawEvent && (project == nil || $0.project == project) }
+        guard let first = records.first else { return nil }
+        let chosen = project ?? first.project
+        return assemble(traceID, project: chosen, records: records.filter { $0.project == chosen })
+    }
+
+    /// Decodes and folds records already read (all of one trace and project).
+    public static func assemble(_ traceID: String, project: String, records: [StoredRecord]) -> LoadedTrace {
+        var events: [IngestionEvent] = []
+        events.reserveCapacity(records.count)
+        var rejects: [(UInt64, LateReject)] = []
+        var lastReceived: Int64 = 0
+        var firstReceived: Int64 = .max
+        for record in records {
+            lastReceived = max(lastReceived, record.receiveTime)
+            firstReceived = min(firstReceived, record.receiveTime)
+            switch IngestionEvent.decode(record.payload, sequence: record.sequence, receiveTime: record.receiveTime,
+                                         project: record.project) {
+            case .success(let event):
+                // The index key may be shared by a long id's prefix: keep only this trace's events.
+                if event.traceID == traceID { events.append(event) }
+            case .failure(let reject):
+                rejects.append((record.sequence, reject))
+            }
+        }
+        let folded = TraceFold.fold(traceID: traceID, events)
+        let tree = TraceTree(folded.observations)
+        return LoadedTrace(folded: folded, tree: tree,
+                           summary: TraceSummary(folded, project: project, lastReceived: lastReceived, tree: tree),
+                           project: project, lateRejects: rejects,
+                           times: LangfuseJSON.Times(created: firstReceived == .max ? 0 : firstReceived, updated: lastReceived))
+    }
+}
