@@ -14,6 +14,19 @@ extension JSONValue {
         return builder.value()
     }
 
+    /// Parses one JSON text, leaving every string, array or object nested `fromDepth` or deeper whose
+    /// text is longer than `deferringAbove` bytes as ``raw(_:)`` text, parsed only when read. The
+    /// whole input is validated as by ``parse(_:limits:)``. Decoding an event this way skips building
+    /// its prompts and completions, which are most of its bytes and which a fold rarely reads.
+    public static func parse(_ input: UnsafeRawBufferPointer, limits: JSONLimits = JSONLimits(), deferringAbove threshold: Int,
+                             fromDepth depth: Int) throws(JSONScanError) -> JSONValue {
+        try JSONScanner(limits: limits).validate(input)
+        var builder = ValueBuilder(base: input.baseAddress!, end: input.baseAddress! + input.count)
+        builder.deferDepth = depth
+        builder.deferBytes = threshold
+        return builder.value()
+    }
+
     /// Parses one JSON text of any kind from bytes.
     public static func parse(_ bytes: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONScanError) -> JSONValue {
         // withUnsafeBytes only rethrows untyped errors, so the typed one travels out in a Result.
@@ -35,6 +48,11 @@ struct ValueBuilder {
     let base: UnsafeRawPointer
     let end: UnsafeRawPointer
     var p: UnsafeRawPointer
+    /// Containers entered so far.
+    var depth = 0
+    /// Values at this depth or deeper, longer than `deferBytes`, stay raw text.
+    var deferDepth = Int.max
+    var deferBytes = Int.max
 
     init(base: UnsafeRawPointer, end: UnsafeRawPointer) {
         self.base = base
@@ -46,6 +64,16 @@ struct ValueBuilder {
 
     mutating func value() -> JSONValue {
         JSONScanner.skipWhitespace(&p, end: end)
+        if depth >= deferDepth, byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+            let start = p
+            skipValue()
+            if p - start > deferBytes {
+                return .raw(RawJSON(validated: Array(UnsafeRawBufferPointer(start: start, count: p - start))))
+            }
+            p = start
+        }
+        depth += 1
+        defer { depth -= 1 }
         switch byte {
         case UInt8(ascii: "{"):
             p += 1
@@ -97,6 +125,58 @@ struct ValueBuilder {
             let start = p
             while p < end, Self.isNumberByte(byte) { p += 1 }
             return .number(JSONNumber(validatedText: String(decoding: UnsafeRawBufferPointer(start: start, count: p - start), as: UTF8.self)))
+        }
+    }
+
+    /// Moves past the string, array or object under `p` (validated input: no checks).
+    mutating func skipValue() {
+        var level = 0
+        repeat {
+            switch byte {
+            case UInt8(ascii: "\""):
+                skipString()
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                level += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                level -= 1
+            default:
+                break
+            }
+            p += 1
+        } while level > 0
+    }
+
+    /// Moves past the string whose opening quote is under `p`, eight bytes at a time; returns whether
+    /// it holds an escape.
+    @discardableResult
+    mutating func skipString() -> Bool {
+        var escaped = false
+        p += 1
+        let lanes: UInt64 = 0x0101_0101_0101_0101
+        while true {
+            while end - p >= 8 {
+                let word = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+                let quote = word ^ (lanes &* 0x22)
+                let backslash = word ^ (lanes &* 0x5C)
+                let hits = (((quote &- lanes) & ~quote) | ((backslash &- lanes) & ~backslash)) & (lanes &* 0x80)
+                if hits == 0 {
+                    p += 8
+                    continue
+                }
+                p += hits.trailingZeroBitCount &>> 3
+                break
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                p += 1
+                return escaped
+            case UInt8(ascii: "\\"):
+                escaped = true
+                p += 2
+            default:
+                p += 1
+            }
         }
     }
 

@@ -3,7 +3,11 @@
 /// Numbers keep their text (``JSONNumber``) and objects keep their key order (``JSONObject``), so
 /// `parse` followed by ``serialized()`` loses nothing but insignificant whitespace and escapes that were not
 /// needed.
-public enum JSONValue: Sendable, Hashable {
+///
+/// A parse may defer large nested values (``parse(_:limits:deferringAbove:fromDepth:)``): they stay
+/// ``raw(_:)`` text until read. Every accessor, equality and hashing see through raw text to the
+/// value it holds, so a deferred value behaves as the parsed one.
+public enum JSONValue: Sendable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -16,16 +20,24 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     /// An object, in key order (last value wins for a repeated key).
     case object(JSONObject)
+    /// A string, array or object not parsed yet: its validated JSON text.
+    case raw(RawJSON)
+
+    /// The value with raw text parsed (one level: nested raw values stay raw).
+    public var resolved: JSONValue {
+        if case .raw(let raw) = self { return raw.value }
+        return self
+    }
 
     /// For objects: the value of `key`. Nil for a missing key and for non-objects.
     public subscript(key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
+        if case .object(let object) = resolved { return object[key] }
         return nil
     }
 
     /// For arrays: the element at `index`. Nil out of bounds and for non-arrays.
     public subscript(index: Int) -> JSONValue? {
-        if case .array(let array) = self, array.indices.contains(index) { return array[index] }
+        if case .array(let array) = resolved, array.indices.contains(index) { return array[index] }
         return nil
     }
 
@@ -38,6 +50,7 @@ public enum JSONValue: Sendable, Hashable {
         case .string: .string
         case .array: .array
         case .object: .object
+        case .raw(let raw): raw.kind
         }
     }
 
@@ -61,20 +74,48 @@ public enum JSONValue: Sendable, Hashable {
 
     /// The value, if a string.
     public var stringValue: String? {
-        if case .string(let value) = self { return value }
+        if case .string(let value) = resolved { return value }
         return nil
     }
 
     /// The elements, if an array.
     public var arrayValue: [JSONValue]? {
-        if case .array(let value) = self { return value }
+        if case .array(let value) = resolved { return value }
         return nil
     }
 
     /// The object, if an object.
     public var objectValue: JSONObject? {
-        if case .object(let value) = self { return value }
+        if case .object(let value) = resolved { return value }
         return nil
+    }
+}
+
+extension JSONValue: Hashable {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.raw(let a), .raw(let b)) where a.bytes == b.bytes: true
+        case (.raw, _), (_, .raw): lhs.resolved == rhs.resolved
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a == b
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let value): hasher.combine(1); hasher.combine(value)
+        case .number(let value): hasher.combine(2); hasher.combine(value)
+        case .string(let value): hasher.combine(3); hasher.combine(value)
+        case .array(let value): hasher.combine(4); hasher.combine(value)
+        case .object(let value): hasher.combine(5); hasher.combine(value)
+        case .raw(let raw): raw.value.hash(into: &hasher)
+        }
     }
 }
 

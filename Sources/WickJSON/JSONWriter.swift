@@ -1,6 +1,7 @@
 // Compact serialisation. Strings escape only what JSON requires — `"`, `\` and the bytes below 0x20 (with the
 // short forms where they exist) — and write everything else, non-ASCII included, as raw UTF-8. Swift strings
-// hold only valid Unicode, so the output is always valid UTF-8 and re-parses to the same value.
+// hold only valid Unicode, so the output is always valid UTF-8 and re-parses to the same value. Raw values (what
+// a deferring parse left as text) are written as they came.
 
 extension JSONValue {
     /// The value as compact JSON text in UTF-8.
@@ -37,6 +38,9 @@ extension JSONValue {
                 entry.value.write(to: &bytes)
             }
             bytes.append(UInt8(ascii: "}"))
+        case .raw(let raw):
+            // As the client wrote it (valid JSON; any whitespace it had between tokens stays).
+            bytes.append(contentsOf: raw.bytes)
         }
     }
 }

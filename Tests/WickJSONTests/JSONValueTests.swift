@@ -148,3 +148,73 @@ import WickJSON
         }
     }
 }
+
+/// The deferring parse: large nested values stay text, and nothing can tell but the cost.
+@Suite struct DeferredParseTests {
+    static func deferred(_ bytes: [UInt8], above threshold: Int = 16, fromDepth depth: Int = 1) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try JSONValue.parse($0, deferringAbove: threshold, fromDepth: depth) }
+    }
+
+    func rawCount(_ value: JSONValue) -> Int {
+        switch value {
+        case .raw: 1
+        case .array(let elements): elements.reduce(0) { $0 + rawCount($1) }
+        case .object(let object): object.reduce(0) { $0 + rawCount($1.value) }
+        default: 0
+        }
+    }
+
+    @Test func largeNestedValuesStayTextAndReadAsTheirValues() throws {
+        let text = #"{"small":"ab","long":"a string of more than sixteen bytes, with \"quotes\" and \\ and \u00e9","list":[1,2,3,4,5,6,7,8,9,10],"o":{"k":"v","deep":{"x":[{"y":"z"}]}},"n":123456789012345678901234}"#
+        let value = try Self.deferred(Array(text.utf8))
+        let full = try JSONValue.parse(text)
+        guard case .object(let object) = value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(object["small"] == .string("ab"))
+        if case .raw = object["long"]! {} else { Issue.record("the long string was parsed") }
+        if case .raw = object["list"]! {} else { Issue.record("the list was parsed") }
+        if case .raw = object["o"]! {} else { Issue.record("the object was parsed") }
+        #expect(object["n"]?.numberValue?.text == "123456789012345678901234", "numbers are never deferred")
+        #expect(value == full)
+        #expect(value.hashValue == full.hashValue)
+        #expect(object["long"]?.stringValue == #"a string of more than sixteen bytes, with "quotes" and \ and é"#)
+        #expect(object["o"]?["deep"]?["x"]?[0]?["y"] == "z")
+        #expect(object["list"]?.kind == .array)
+        #expect(try JSONValue.parse(value.serialized()) == full)
+    }
+
+    @Test func theTopLevelAndShallowValuesAreAlwaysParsed() throws {
+        let value = try Self.deferred(Array(#"{"a":{"b":"a long string of text here, yes"}}"#.utf8), above: 4, fromDepth: 2)
+        guard case .object(let top) = value, case .object(let inner) = top["a"]! else {
+            Issue.record("shallow values were deferred")
+            return
+        }
+        if case .raw = inner["b"]! {} else { Issue.record("the depth-2 string was parsed") }
+    }
+
+    /// Every corpus line and every random document: equal to the full parse, and re-parses equal
+    /// from its serialisation, whatever the threshold.
+    @Test(arguments: [0, 8, 64])
+    func equalToTheFullParse(_ threshold: Int) throws {
+        var generator = RandomJSON(seed: 0xDEF0 + UInt64(threshold))
+        generator.faultPerMille = 0
+        var documents = Corpus.lines
+        try #require(documents.count > 1000, "the corpus generator did not run")
+        for _ in 0..<2000 {
+            var out: [UInt8] = []
+            generator.value(into: &out, depth: 0)
+            documents.append(out)
+        }
+        var deferredValues = 0
+        for document in documents {
+            guard let full = try? JSONValue.parse(document) else { continue }
+            let value = try Self.deferred(document, above: threshold, fromDepth: 1)
+            deferredValues += rawCount(value)
+            #expect(value == full)
+            #expect(try JSONValue.parse(value.serialized()) == full)
+        }
+        #expect(deferredValues > 1000)
+    }
+}

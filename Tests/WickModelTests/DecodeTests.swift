@@ -41,7 +41,9 @@ import WickJSON
 
     @Test func nullIsAllowedWhereTheSchemaIsNullish() throws {
         let event = try decode(envelope + #""span-update","body":{"id":"s1","traceId":"t1","name":null,"endTime":null,"metadata":null,"level":null}}"#).get()
-        #expect(event.body["name"] == .null)
+        #expect(event.body.name == .null)
+        #expect(event.body.endTime == nil)
+        #expect(event.body.level == .null)
     }
 
     @Test func sdkLogDecodesAndBelongsToNoTrace() throws {

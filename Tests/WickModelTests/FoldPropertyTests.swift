@@ -76,11 +76,11 @@ import WickJSON
     /// order they had.
     static func arrive(_ events: [IngestionEvent], in permutation: [Int]) -> [IngestionEvent] {
         var result = events
-        for (arrival, index) in permutation.enumerated() { result[index].sequence = UInt64(arrival) }
+        for (arrival, index) in permutation.enumerated() { result[index] = result[index].with(sequence: UInt64(arrival)) }
         let groups = Dictionary(grouping: events.indices) { "\(events[$0].timestamp)|\(events[$0].type.isUpdate)" }
         for members in groups.values where members.count > 1 {
             let sequences = members.map { result[$0].sequence }.sorted()
-            for (member, sequence) in zip(members, sequences) { result[member].sequence = sequence }
+            for (member, sequence) in zip(members, sequences) { result[member] = result[member].with(sequence: sequence) }
         }
         return result.shuffled()
     }

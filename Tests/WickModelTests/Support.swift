@@ -1,11 +1,17 @@
 import WickJSON
 import WickModel
 
-/// Builds ingestion events for tests: `event("e1", .spanCreate, at: 10, ["id": "s1", …])`.
+/// Builds ingestion events for tests: `event("e1", .spanCreate, at: 10, ["id": "s1", …])`, the body
+/// decoded by the real decoder.
 /// Times are milliseconds after 2026-01-01T00:00:00Z.
 func event(_ id: String, _ type: EventType, at milliseconds: Int64, _ body: JSONObject, sequence: UInt64? = nil,
            project: String = "p") -> IngestionEvent {
-    IngestionEvent(id: id, type: type, timestamp: time(milliseconds), body: body,
+    let decoded: EventBody
+    switch EventBody.decode(body, for: type) {
+    case .success(let value): decoded = value
+    case .failure(let reject): preconditionFailure("a test built a body the decoder refuses: \(reject)")
+    }
+    return IngestionEvent(id: id, type: type, timestamp: time(milliseconds), body: decoded,
                    sequence: sequence ?? UInt64(milliseconds * 100) + UInt64(id.utf8.reduce(0) { $0 &+ Int($1) } % 100),
                    receiveTime: 0, project: project)
 }

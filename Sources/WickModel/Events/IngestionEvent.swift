@@ -1,19 +1,20 @@
 public import WickJSON
 
 /// One Langfuse ingestion event, fully decoded: what the assembler folds. Built from a stored
-/// record's payload (the bytes the client sent) off the hot path.
-public struct IngestionEvent: Sendable, Hashable {
-    public var id: String
-    public var type: EventType
-    public var timestamp: Timestamp
-    public var body: JSONObject
+/// record's payload (the bytes the client sent) off the hot path. A class, immutable: the fold
+/// sorts, groups and passes events around, and a body is large.
+public final class IngestionEvent: Sendable {
+    public let id: String
+    public let type: EventType
+    public let timestamp: Timestamp
+    public let body: EventBody
     /// The store's sequence number: arrival order, the last tie-breaker when folding.
-    public var sequence: UInt64
+    public let sequence: UInt64
     /// The daemon's clock when it arrived (µs).
-    public var receiveTime: Int64
-    public var project: String
+    public let receiveTime: Int64
+    public let project: String
 
-    public init(id: String, type: EventType, timestamp: Timestamp, body: JSONObject, sequence: UInt64,
+    public init(id: String, type: EventType, timestamp: Timestamp, body: EventBody, sequence: UInt64,
                 receiveTime: Int64, project: String) {
         self.id = id
         self.type = type
@@ -24,8 +25,14 @@ public struct IngestionEvent: Sendable, Hashable {
         self.project = project
     }
 
+    /// The same event, as if it had arrived as `sequence`.
+    public func with(sequence: UInt64) -> IngestionEvent {
+        IngestionEvent(id: id, type: type, timestamp: timestamp, body: body, sequence: sequence, receiveTime: receiveTime,
+                       project: project)
+    }
+
     /// The entity id (`body.id`).
-    public var entityID: String? { body["id"]?.stringValue }
+    public var entityID: String? { body.id }
 
     /// The trace an event belongs to: a trace's own id; an observation's `traceId`, or, when it has
     /// none, its own id (Langfuse wraps such observations in a trace of that id); a score's
@@ -33,9 +40,9 @@ public struct IngestionEvent: Sendable, Hashable {
     public var traceID: String? {
         switch type {
         case .traceCreate: return entityID
-        case .scoreCreate: return body["traceId"]?.stringValue
+        case .scoreCreate: return body.traceId
         case .sdkLog: return nil
-        default: return body["traceId"]?.stringValue ?? entityID
+        default: return body.traceId ?? entityID
         }
     }
 }

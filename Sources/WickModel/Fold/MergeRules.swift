@@ -5,7 +5,7 @@ public enum MergeRules: Sendable {
     /// lodash `merge`: objects merge key by key and arrays index by index, recursively; anything
     /// else in `source` replaces what is there.
     public static func deepMerge(_ target: inout JSONValue, _ source: JSONValue) {
-        switch (target, source) {
+        switch (target.resolved, source.resolved) {
         case (.object(var into), .object(let from)):
             for (key, value) in from {
                 if var existing = into[key] {
@@ -34,7 +34,7 @@ public enum MergeRules: Sendable {
     /// under the key `metadata` (Langfuse wraps primitives and arrays the same way).
     public static func mergeMetadata(_ metadata: inout JSONObject, _ value: JSONValue) {
         let incoming: JSONObject
-        switch value {
+        switch value.resolved {
         case .object(let object): incoming = object
         case .null: return
         default: incoming = ["metadata": value]
@@ -58,6 +58,8 @@ public enum MergeRules: Sendable {
         case .string(let text): return !text.isEmpty
         case .number(let number): return number.doubleValue != 0 && !number.doubleValue.isNaN
         case .array, .object: return true
+        // Deferred text is a long string, an array or an object: never empty.
+        case .raw: return true
         }
     }
 

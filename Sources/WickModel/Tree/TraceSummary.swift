@@ -56,31 +56,40 @@ public struct TraceSummary: Sendable, Hashable {
         release = trace.release
         version = trace.version
         start = trace.timestamp
-        let starts = folded.observations.map(\.startTime)
-        let ends = folded.observations.map { $0.endTime ?? $0.startTime }
-        end = max(ends.max() ?? trace.timestamp, trace.timestamp)
-        if let first = starts.min(), let last = ends.max() {
-            latency = Double(last.microsecondsSinceEpoch - first.microsecondsSinceEpoch) / 1_000_000
-        } else {
-            latency = 0
-        }
+        var first: Timestamp?
+        var last: Timestamp?
         var counts: [ObservationType: Int] = [:]
         var usage: [String: UInt64] = [:]
         var errors = 0
         var warnings = 0
-        for observation in folded.observations {
-            counts[observation.type, default: 0] += 1
-            if observation.level == .error { errors += 1 }
-            if observation.level == .warning { warnings += 1 }
-            for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
+        var cost: Double?
+        let observations = folded.observations
+        for index in observations.indices {
+            let startTime = observations[index].startTime
+            let endTime = observations[index].endTime ?? startTime
+            first = min(first ?? startTime, startTime)
+            last = max(last ?? endTime, endTime)
+            counts[observations[index].type, default: 0] += 1
+            switch observations[index].level {
+            case .error: errors += 1
+            case .warning: warnings += 1
+            default: break
+            }
+            for (key, value) in observations[index].usageDetails { usage[key, default: 0] += value }
+            if let provided = observations[index].providedCost { cost = (cost ?? 0) + provided }
+        }
+        end = max(last ?? trace.timestamp, trace.timestamp)
+        if let first, let last {
+            latency = Double(last.microsecondsSinceEpoch - first.microsecondsSinceEpoch) / 1_000_000
+        } else {
+            latency = 0
         }
         observationCounts = counts
         self.errors = errors
         self.warnings = warnings
         self.usage = usage
         // Costs the clients provided; pricing the rest comes with compaction.
-        let costs = folded.observations.compactMap(\.providedCost)
-        totalCost = costs.isEmpty ? nil : JSONNumber(costs.reduce(0, +))
+        totalCost = cost.flatMap(JSONNumber.init)
         var byName: [String: (count: Int, sum: Double, numeric: Bool)] = [:]
         for score in folded.scores {
             let numeric = score.dataType == .numeric || score.dataType == .boolean

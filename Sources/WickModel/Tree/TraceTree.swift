@@ -22,19 +22,23 @@ public struct TraceTree: Sendable, Hashable {
 
     /// Depth-first, children by start time: the order a timeline prints in.
     public private(set) var nodes: [Node]
-    public private(set) var children: [[Int]]
-    public private(set) var roots: [Int]
 
     public init(_ observations: [Observation]) {
-        var index: [String: Int] = [:]
-        for (position, observation) in observations.enumerated() { index[observation.id] = position }
+        // Few observations: a scan finds a parent faster than a hash; many: a dictionary.
+        let index: [String: Int]? = observations.count > 24
+            ? Dictionary(observations.indices.map { (observations[$0].id, $0) }, uniquingKeysWith: { first, _ in first })
+            : nil
+        func find(_ id: String) -> Int? {
+            if let index { return index[id] }
+            return observations.indices.first { observations[$0].id == id }
+        }
         var parent = [Int?](repeating: nil, count: observations.count)
         var flags = [Flags](repeating: [], count: observations.count)
-        for (position, observation) in observations.enumerated() {
-            guard let parentID = observation.parentObservationId else { continue }
-            if parentID == observation.id {
+        for position in observations.indices {
+            guard let parentID = observations[position].parentObservationId else { continue }
+            if parentID == observations[position].id {
                 flags[position].insert(.selfParent)
-            } else if let found = index[parentID] {
+            } else if let found = find(parentID) {
                 parent[position] = found
             } else {
                 flags[position].insert(.orphan)
@@ -43,8 +47,9 @@ public struct TraceTree: Sendable, Hashable {
         // Cut every loop: walking up from each node, a node met twice closes a loop; the edge out of
         // the loop's earliest observation (the input is sorted by start time) is removed.
         var state = [UInt8](repeating: 0, count: observations.count)  // 0 new, 1 on the current path, 2 done
+        var path: [Int] = []
         for start in observations.indices where state[start] == 0 {
-            var path: [Int] = []
+            path.removeAll(keepingCapacity: true)
             var node: Int? = start
             while let current = node, state[current] != 2 {
                 if state[current] == 1 {
@@ -60,20 +65,28 @@ public struct TraceTree: Sendable, Hashable {
             }
             for visited in path { state[visited] = 2 }
         }
-        var children = [[Int]](repeating: [], count: observations.count)
-        var roots: [Int] = []
-        for position in observations.indices {
-            if let up = parent[position] { children[up].append(position) } else { roots.append(position) }
+        // Children in one array, each node's run located by a prefix sum, in start order.
+        let count = observations.count
+        var firstChild = [Int](repeating: 0, count: count + 1)
+        for position in 0..<count { if let up = parent[position] { firstChild[up + 1] += 1 } }
+        for position in 0..<count { firstChild[position + 1] += firstChild[position] }
+        var fill = firstChild
+        var children = [Int](repeating: 0, count: count)
+        var stack: [(Int, Int)] = []
+        stack.reserveCapacity(count)
+        for position in 0..<count {
+            if let up = parent[position] {
+                children[fill[up]] = position
+                fill[up] += 1
+            }
         }
+        for position in (0..<count).reversed() where parent[position] == nil { stack.append((position, 0)) }
         var nodes: [Node] = []
-        nodes.reserveCapacity(observations.count)
-        var stack = roots.reversed().map { ($0, 0) }
+        nodes.reserveCapacity(count)
         while let (position, depth) = stack.popLast() {
             nodes.append(Node(observation: position, depth: depth, flags: flags[position]))
-            for child in children[position].reversed() { stack.append((child, depth + 1)) }
+            for child in children[firstChild[position]..<firstChild[position + 1]].reversed() { stack.append((child, depth + 1)) }
         }
         self.nodes = nodes
-        self.children = children
-        self.roots = roots
     }
 }

@@ -11,10 +11,21 @@ public struct ProvidedUsage: Sendable, Hashable {
 
     public init() {}
 
+    /// From a body given as a JSON object (its `usage`, `usageDetails` and `costDetails`).
     public static func from(_ body: JSONObject) -> ProvidedUsage {
+        from(usage: body["usage"]?.objectValue, usageDetails: body["usageDetails"]?.objectValue,
+             costDetails: body["costDetails"]?.objectValue)
+    }
+
+    public static func from(_ body: EventBody) -> ProvidedUsage {
+        guard body.usage != nil || body.usageDetails != nil || body.costDetails != nil else { return ProvidedUsage() }
+        return from(usage: body.usage, usageDetails: body.usageDetails, costDetails: body.costDetails)
+    }
+
+    public static func from(usage: JSONObject?, usageDetails: JSONObject?, costDetails: JSONObject?) -> ProvidedUsage {
         var result = ProvidedUsage()
         var usageTotalGiven = false
-        if let legacy = body["usage"]?.objectValue, !legacy.isEmpty {
+        if let legacy = usage, !legacy.isEmpty {
             let openAI = legacy["promptTokens"] != nil || legacy["completionTokens"] != nil || legacy["totalTokens"] != nil
             let keys = openAI ? [("promptTokens", "input"), ("completionTokens", "output"), ("totalTokens", "total")]
                 : [("input", "input"), ("output", "output"), ("total", "total")]
@@ -31,12 +42,12 @@ public struct ProvidedUsage: Sendable, Hashable {
                 }
             }
         }
-        let details = body["usageDetails"]?.objectValue.map(normaliseDetails) ?? [:]
+        let details = usageDetails.map(normaliseDetails) ?? [:]
         if !usageTotalGiven && details.isEmpty, let input = result.usage["input"], let output = result.usage["output"] {
             result.usage["total"] = input + output
         }
         for (key, value) in details { result.usage[key] = value }
-        if let costs = body["costDetails"]?.objectValue {
+        if let costs = costDetails {
             for (key, value) in costs {
                 if let number = value.numberValue { result.costs[key] = number }
             }

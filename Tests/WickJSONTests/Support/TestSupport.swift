@@ -169,6 +169,8 @@ func sameValue(_ ours: JSONValue, _ theirs: Any) -> Bool {
     case .object(let object):
         guard let dictionary = theirs as? [String: Any], dictionary.count == object.count else { return false }
         return object.allSatisfy { entry in dictionary[entry.key].map { sameValue(entry.value, $0) } ?? false }
+    case .raw(let raw):
+        return sameValue(raw.value, theirs)
     }
 }
 
