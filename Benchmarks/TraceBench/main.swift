@@ -77,6 +77,7 @@ func fold(_ path: String, repetitions: Int) {
     var validateSeconds: [Double] = []
     var deferredSeconds: [Double] = []
     var foldOnlySeconds: [Double] = []
+    var settleSeconds: [Double] = []
     let decoded: [(String, [IngestionEvent])] = traces.map { id, records in
         (id, records.compactMap { try? IngestionEvent.decode($0.payload, sequence: $0.sequence, receiveTime: 0, project: "p").get() })
     }
@@ -89,6 +90,12 @@ func fold(_ path: String, repetitions: Int) {
             check &+= loaded.summary.events
         }
         foldSeconds.append(now() - start)
+        start = now()
+        for (id, records) in traces {
+            let loaded = TraceLoader.assemble(id, project: "p", records: records, scope: .summary)
+            check &+= loaded.summary.serializedJSON().count
+        }
+        settleSeconds.append(now() - start)
         start = now()
         for (_, records) in traces {
             for record in records {
@@ -134,14 +141,19 @@ func fold(_ path: String, repetitions: Int) {
     }
     print("fold: \(traces.count) traces, \(events) events, \(eventBytes / 1_000_000) MB, \(repetitions) runs (median), one thread")
     print("  decode + fold + tree + summary     \(rate(foldSeconds))")
+    print("  the same, summary scope, + JSON    \(rate(settleSeconds))  (the assembler's settle)")
     print("  IngestionEvent.decode alone        \(rate(decodeSeconds))")
     print("  fold + tree + summary alone        \(rate(foldOnlySeconds))")
     print("  JSONValue.parse (full) alone       \(rate(parseSeconds))")
  print("  JSONValue.parse (deferring) alone  \(rate(deferredSeconds))")
     print("  JSONScanner.validate alone         \(rate(validateSeconds))")
     let foldRate = Int(Double(events) / median(foldSeconds))
+    let settleRate = Int(Double(events) / median(settleSeconds))
+    let foldOnlyRate = Int(Double(events) / median(foldOnlySeconds))
+    let decodeRate = Int(Double(events) / median(decodeSeconds))
     let parseRate = Int(Double(events) / median(parseSeconds))
     print("{\"traces\":\(traces.count),\"events\":\(events),\"bytes\":\(eventBytes),\"fold_events_per_s\":\(foldRate),"
+        + "\"settle_events_per_s\":\(settleRate),\"fold_only_events_per_s\":\(foldOnlyRate),\"decode_events_per_s\":\(decodeRate),"
         + "\"parse_events_per_s\":\(parseRate),\"check\":\(check)}")
 }
 

@@ -23,6 +23,13 @@ public final class Assembler: Service, Sendable {
         public var pollMilliseconds: Int64 = 5
         /// Entries kept in the settled feed `wick tail --traces` follows.
         public var settledFeedLength: UInt64 = 100_000
+        /// Traces settled per turn of the loop at most (the rest wait for the next turn): small,
+        /// so that the loop comes back to reading soon.
+        public var settleBatch: Int = 64
+        /// Batches of `batchRecords` read per turn at most.
+        public var readBatchesPerTurn: Int = 8
+        /// How often settled summaries and the cursor are committed (one LMDB transaction each).
+        public var commitMilliseconds: Int64 = 100
         public var clock: ReceiveClock = .system
 
         public init() {}
@@ -76,14 +83,22 @@ public final class Assembler: Service, Sendable {
             statistics.errors.add(1, ordering: .relaxed)
         }
         let reader = store.events.reader()
+        // Spilled traces read their events back through this, oldest first: few frames, each
+        // decompressed about once more.
+        state.frames = FrameCache(reader: store.events.reader(), capacity: 32)
         var committedCursor = state.position
+        var lastCommit: UInt64 = 0
         while !stopping.load(ordering: .relaxed) {
             do {
+                // Read what is durable first (a few batches at most), so that settling, which costs
+                // far more per event, never holds reading back for long: the read lag stays a turn.
                 let durable = store.events.durableSequence
                 var progressed = false
-                if state.position < durable {
+                var batches = 0
+                while state.position < durable && batches < configuration.readBatchesPerTurn {
                     try read(reader, until: durable, state: &state)
                     progressed = true
+                    batches += 1
                 }
                 let caughtUp = state.position >= store.events.durableSequence
                 // While replaying a backlog, idleness is judged on the log's own time, so that a trace
@@ -93,24 +108,18 @@ public final class Assembler: Service, Sendable {
                 state.pendingWrites += try settle(before: now - configuration.settleMilliseconds * 1000, state: &state)
                 let spilled = state.open.spill(under: configuration.maxOpenBytes)
                 if spilled > 0 { statistics.tracesSpilled.add(spilled, ordering: .relaxed) }
-                let cursor = state.open.oldestNeededSequence.map { min($0, state.position) } ?? state.position
-                if !state.pendingWrites.isEmpty || cursor != committedCursor {
-                    var writes = state.pendingWrites
-                    if !writes.isEmpty {
-                        writes.append(DocumentWrite(namespace: TraceDocuments.state, key: Array("settle-counter".utf8),
-                                                    value: Array(String(state.settleCounter).utf8)))
-                    }
-                    try store.commitDocuments(writes, cursor: (TraceDocuments.cursor, cursor))
-                    state.pendingWrites = []
+                let cursor = state.open.oldestNeededSequence().map { min($0, state.position) } ?? state.position
+                // One LMDB transaction (and sync) per commit interval, not per turn.
+                let commitDue = SegmentLog.monotonicNow() &- lastCommit >= UInt64(configuration.commitMilliseconds) * 1_000_000
+                if (!state.pendingWrites.isEmpty || cursor != committedCursor) && (commitDue || stopping.load(ordering: .relaxed)) {
+                    try commit(cursor: cursor, state: &state)
                     committedCursor = cursor
-                    // Counted once readers can see them.
-                    statistics.tracesSettled.add(state.settledUncommitted, ordering: .relaxed)
-                    state.settledUncommitted = 0
+                    lastCommit = SegmentLog.monotonicNow()
                 }
                 statistics.openTraces.store(state.open.count, ordering: .relaxed)
                 statistics.openBytes.store(state.open.bytes, ordering: .relaxed)
                 statistics.position.store(state.position, ordering: .relaxed)
-                if !progressed {
+                if !progressed && !state.moreDue {
                     sleepMilliseconds(configuration.pollMilliseconds)
                 }
             } catch {
@@ -119,6 +128,31 @@ public final class Assembler: Service, Sendable {
                 sleepMilliseconds(max(100, configuration.pollMilliseconds))
             }
         }
+        // What settled since the last commit goes in now, with the cursor.
+        let cursor = state.open.oldestNeededSequence().map { min($0, state.position) } ?? state.position
+        if !state.pendingWrites.isEmpty || cursor != committedCursor {
+            do {
+                try commit(cursor: cursor, state: &state)
+            } catch {
+                statistics.errors.add(1, ordering: .relaxed)
+                logger.error("assembler.final-commit-failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Writes what settled, with the cursor, in one transaction.
+    private func commit(cursor: UInt64, state: inout LoopState) throws {
+        var writes = state.pendingWrites
+        if !writes.isEmpty {
+            writes.append(DocumentWrite(namespace: TraceDocuments.state, key: Array("settle-counter".utf8),
+                                        value: Array(String(state.settleCounter).utf8)))
+        }
+        try store.commitDocuments(writes, cursor: (TraceDocuments.cursor, cursor))
+        state.pendingWrites = []
+        state.settledSinceCommit.removeAll(keepingCapacity: true)
+        // Counted once readers can see them.
+        statistics.tracesSettled.add(state.settledUncommitted, ordering: .relaxed)
+        state.settledUncommitted = 0
     }
 
     private struct LoopState {
@@ -129,6 +163,11 @@ public final class Assembler: Service, Sendable {
         var settleCounter: UInt64 = 0
         var settledUncommitted = 0
         var pendingWrites: [DocumentWrite] = []
+        /// Keys of the traces settled since the last commit (their summaries are not in the store yet).
+        var settledSinceCommit = Set<[UInt8]>()
+        var frames: FrameCache?
+        /// The last turn settled as many traces as it may: more may be due now.
+        var moreDue = false
     }
 
     /// Reads the next batch of durable records into the open traces.
@@ -162,23 +201,25 @@ public final class Assembler: Service, Sendable {
             let project = record.projectString
             let traceString = String(decoding: traceID, as: UTF8.self)
             let key = TraceDocuments.key(project: project, traceID: traceString)
-            if !state.open.contains(key) {
-                try open(key, project: project, traceID: traceString, firstSequence: sequence, state: &state)
-            }
-            state.open.add(key, OpenTraces.Pending(sequence: sequence, receiveTime: record.receiveTime,
-                                                   payload: Array(record.payload), fromStream: true))
+            let trace = try state.open.trace(key) ?? open(key, project: project, traceID: traceString, firstSequence: sequence,
+                                                          state: &state)
+            state.open.add(trace, sequence: sequence, receiveTime: record.receiveTime, payload: record.payload)
         }
         state.position = next
     }
 
     /// Opens a trace; one that settled before is reopened with every event the store holds for it.
-    private func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64, state: inout LoopState) throws {
+    private func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64,
+                      state: inout LoopState) throws -> OpenTraces.Trace {
         var earlier: [OpenTraces.Pending] = []
-        if try store.document(namespace: TraceDocuments.summaries, key: key) != nil {
+        // Settled before: committed, or settled and waiting for the next commit.
+        let settledBefore = try state.settledSinceCommit.contains(key)
+            || store.document(namespace: TraceDocuments.summaries, key: key) != nil
+        if settledBefore {
             statistics.tracesReopened.add(1, ordering: .relaxed)
             earlier = try storedRecords(project: project, traceID: traceID, fromStream: nil)
         }
-        state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: earlier)
+        return state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: earlier)
     }
 
     /// Every durable event of a trace, from the store.
@@ -194,24 +235,26 @@ public final class Assembler: Service, Sendable {
     private func settle(before cutoff: Int64, state: inout LoopState) throws -> [DocumentWrite] {
         var writes: [DocumentWrite] = []
         var rejects = RecordBatch()
-        for (key, trace) in state.open.takeIdle(before: cutoff) {
+        // A bounded number per turn, so that reading the log never waits long behind settling.
+        let due = state.open.takeIdle(before: cutoff, limit: configuration.settleBatch)
+        state.moreDue = due.count == configuration.settleBatch
+        for trace in due {
+            let key = trace.key
             let records: [OpenTraces.Pending]
             do {
-                records = trace.spilled
-                    ? try storedRecords(project: trace.project, traceID: trace.traceID,
-                                        fromStream: trace.firstStreamSequence...trace.lastStreamSequence)
-                    : trace.records
+                records = trace.spilled ? try readBack(trace, through: state.frames) : trace.records
             } catch {
                 statistics.errors.add(1, ordering: .relaxed)
                 logger.error("assembler.read-back-failed", metadata: ["trace": "\(trace.traceID)", "error": "\(error)"])
-                state.open.putBack(key, trace)
+                state.open.putBack(trace)
                 continue
             }
             let sorted = records.sorted { $0.sequence < $1.sequence }
+            // Only the summary is stored: the decode leaves out what no summary reads.
             let loaded = TraceLoader.assemble(trace.traceID, project: trace.project, records: sorted.map {
                 StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: trace.project,
                              keys: [], payload: $0.payload)
-            })
+            }, scope: .summary)
             // Late rejects are reported once: for the events this open trace read from the log.
             let fresh = Set(sorted.filter(\.fromStream).map(\.sequence))
             for (sequence, reject) in loaded.lateRejects where fresh.contains(sequence) {
@@ -228,9 +271,10 @@ public final class Assembler: Service, Sendable {
             }
             let summary = loaded.summary
             writes.append(DocumentWrite(namespace: TraceDocuments.summaries, key: key,
-                                        value: summary.json.serialized(),
+                                        value: summary.serializedJSON(),
                                         orderKey: TraceDocuments.orderKey(start: summary.start.microsecondsSinceEpoch)))
             state.settleCounter += 1
+            state.settledSinceCommit.insert(key)
             // An empty order key lists the entry in the feed's ordered view, by its counter.
             writes.append(DocumentWrite(namespace: TraceDocuments.settled, key: bigEndian(state.settleCounter), value: key,
                                         orderKey: []))
@@ -242,6 +286,19 @@ public final class Assembler: Service, Sendable {
         }
         if !rejects.isEmpty { store.deadLetters.append(rejects, completion: nil) }
         return writes
+    }
+
+    /// A spilled trace's events, read back from the log by sequence number.
+    private func readBack(_ trace: OpenTraces.Trace, through frames: FrameCache?) throws -> [OpenTraces.Pending] {
+        guard let frames else {
+            return try storedRecords(project: trace.project, traceID: trace.traceID,
+                                     fromStream: trace.firstStreamSequence...trace.lastStreamSequence)
+        }
+        let stream = trace.firstStreamSequence...trace.lastStreamSequence
+        return try frames.records(trace.sequences).map {
+            OpenTraces.Pending(sequence: $0.sequence, receiveTime: $0.receiveTime, payload: $0.payload,
+                               fromStream: stream.contains($0.sequence))
+        }
     }
 
     private func isSDKLog(_ payload: UnsafeRawBufferPointer) -> Bool {

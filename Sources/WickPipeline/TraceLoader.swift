@@ -31,7 +31,7 @@ public enum TraceLoader: Sendable {
     }
 
     /// Decodes and folds records already read (all of one trace and project).
-    public static func assemble(_ traceID: String, project: String, records: [StoredRecord]) -> LoadedTrace {
+    public static func assemble(_ traceID: String, project: String, records: [StoredRecord], scope: DecodeScope = .full) -> LoadedTrace {
         var events: [IngestionEvent] = []
         events.reserveCapacity(records.count)
         var rejects: [(UInt64, LateReject)] = []
@@ -41,7 +41,7 @@ public enum TraceLoader: Sendable {
             lastReceived = max(lastReceived, record.receiveTime)
             firstReceived = min(firstReceived, record.receiveTime)
             switch IngestionEvent.decode(record.payload, sequence: record.sequence, receiveTime: record.receiveTime,
-                                         project: record.project) {
+                                         project: record.project, scope: scope) {
             case .success(let event):
                 // The index key may be shared by a long id's prefix: keep only this trace's events.
                 if event.traceID == traceID { events.append(event) }

@@ -9,7 +9,27 @@ import WickJSON
     /// A random trace: trace-create events (first and updates), observations with a create and
     /// updates, scores; timestamps drawn from a narrow range so that ties are common.
     static func randomTrace(_ generator: inout SplitMix) -> [IngestionEvent] {
-        var events: [IngestionEvent] = []
+        randomSpecs(&generator).map { event($0.id, $0.type, at: $0.at, $0.body) }
+    }
+
+    struct Spec {
+        var id: String
+        var type: EventType
+        var at: Int64
+        var body: JSONObject
+
+        /// The event as a client would send it.
+        var line: [UInt8] {
+            JSONValue.object(["id": .string(id), "type": .string(type.description), "timestamp": iso(at), "body": .object(body)])
+                .serialized()
+        }
+    }
+
+    static func randomSpecs(_ generator: inout SplitMix) -> [Spec] {
+        var events: [Spec] = []
+        func event(_ id: String, _ type: EventType, at: Int64, _ body: JSONObject) -> Spec {
+            Spec(id: id, type: type, at: at, body: body)
+        }
         var counter = 0
         func nextID() -> String {
             counter += 1
@@ -114,5 +134,42 @@ import WickJSON
         ])
         #expect(a.trace.name == "second")
         #expect(b.trace.name == "first")
+    }
+}
+
+/// The assembler decodes with `.summary` scope: it must give the summaries and the late rejects a
+/// full decode gives.
+@Suite struct DecodeScopeTests {
+    @Test func summaryScopeGivesTheSameSummaries() throws {
+        var generator = SplitMix(seed: 77)
+        for round in 0..<300 {
+            var full: [IngestionEvent] = []
+            var summary: [IngestionEvent] = []
+            for (sequence, spec) in FoldPropertyTests.randomSpecs(&generator).enumerated() {
+                let line = spec.line
+                full.append(try IngestionEvent.decode(line, sequence: UInt64(sequence), receiveTime: 0, project: "p").get())
+                summary.append(try IngestionEvent.decode(line, sequence: UInt64(sequence), receiveTime: 0, project: "p",
+                                                         scope: .summary).get())
+            }
+            let a = TraceSummary(TraceFold.fold(traceID: "t1", full), project: "p", lastReceived: 0)
+            let b = TraceSummary(TraceFold.fold(traceID: "t1", summary), project: "p", lastReceived: 0)
+            #expect(a == b, "round \(round)")
+        }
+    }
+
+    @Test(arguments: [
+        #"{"id":"e","type":"span-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"s","statusMessage":1}}"#,
+        #"{"id":"e","type":"generation-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"g","model":[]}}"#,
+        #"{"id":"e","type":"generation-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"g","modelParameters":"hot"}}"#,
+        #"{"id":"e","type":"score-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"s","traceId":"t","name":"n","value":1,"comment":{}}}"#,
+    ])
+    func summaryScopeRejectsWhatFullRejects(_ line: String) {
+        let full = IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p")
+        let summary = IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p", scope: .summary)
+        guard case .failure(let a) = full, case .failure(let b) = summary else {
+            Issue.record("both scopes must reject \(line)")
+            return
+        }
+        #expect(a.reason == b.reason)
     }
 }

@@ -48,6 +48,14 @@ import WickJSON
         let summary = TraceSummary(TraceFold.fold(traceID: "t1", Self.events), project: "p", lastReceived: 99)
         let parsed = try JSONValue.parse(summary.json.serialized())
         #expect(TraceSummary(json: parsed) == summary)
+        // The direct writer the assembler uses gives the same bytes.
+        #expect(summary.serializedJSON() == summary.json.serialized())
+        var odd = summary
+        odd.name = "quote \" and \u{1}"
+        odd.totalCost = nil
+        odd.tags = []
+        odd.scores = []
+        #expect(odd.serializedJSON() == odd.json.serialized())
     }
 
     /// `wick trace --json` has the shape of `GET /api/public/traces/{id}`: every field the spec

@@ -71,6 +71,23 @@ import WickStore
         #expect(feed == Array(repeating: TraceDocuments.key(project: "default", traceID: "t1"), count: 2))
     }
 
+    /// A late event that comes after its trace settled but before the summary was committed still
+    /// reopens the trace with all its events.
+    @Test func aLateEventBeforeTheCommitStillReopens() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, commitMilliseconds: 1500)
+        defer { fixture.stop() }
+        try await fixture.append(Lines.trace(1))
+        #expect(await fixture.waitUntil {
+            fixture.assembler.statistics.eventsRead.load(ordering: .relaxed) == 6
+                && fixture.assembler.statistics.openTraces.load(ordering: .relaxed) == 0
+        })
+        #expect(try fixture.summary("t1") == nil, "settled, not committed yet")
+        try await fixture.append([Lines.line("late-1", "event-create", at: 3000, #"{"id":"ev","traceId":"t1"}"#)])
+        #expect(await fixture.waitUntil { fixture.settled == 2 })
+        #expect(try fixture.summary("t1")?.events == 7)
+        #expect(fixture.assembler.statistics.tracesReopened.load(ordering: .relaxed) == 1)
+    }
+
     @Test func anOrphanAttachesWhenItsParentArrivesLate() async throws {
         let fixture = try PipelineFixture()
         defer { fixture.stop() }

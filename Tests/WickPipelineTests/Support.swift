@@ -39,12 +39,13 @@ final class PipelineFixture {
     var assemblerConfiguration: Assembler.Configuration
 
     init(temp: TemporaryDirectory = TemporaryDirectory(), settleMilliseconds: Int64 = 60, maxOpenBytes: Int = 64 << 20,
-         start: Bool = true) throws {
+         commitMilliseconds: Int64 = 5, start: Bool = true) throws {
         self.temp = temp
         var configuration = Assembler.Configuration()
         configuration.settleMilliseconds = settleMilliseconds
         configuration.maxOpenBytes = maxOpenBytes
         configuration.pollMilliseconds = 2
+        configuration.commitMilliseconds = commitMilliseconds
         assemblerConfiguration = configuration
         store = try Self.openStore(temp)
         assembler = Assembler(store: store, configuration: configuration, logger: quietLogger)

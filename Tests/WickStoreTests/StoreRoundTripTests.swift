@@ -37,6 +37,30 @@ import Testing
         #expect(try allRecords(directory).count == 1010)
     }
 
+    /// Reading back by sequence number through a few cached frames: sealed segments, the live
+    /// segment of the writing store, and sequences the log does not have.
+    @Test func frameCacheReadsRecordsBackBySequence() async throws {
+        let temp = TemporaryDirectory()
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: testLogger)
+        defer { store.close() }
+        for chunk in 0..<10 { _ = try await store.events.append(batch(chunk * 100..<(chunk + 1) * 100)) }
+        #expect(store.events.segments.count > 3)
+        let cache = FrameCache(reader: store.events.reader(), capacity: 2)
+        var generator = SplitMix(seed: 5)
+        var wanted = Set<UInt64>()
+        while wanted.count < 300 { wanted.insert(1 + generator.next() % 1000) }
+        let read = try cache.records(Array(wanted) + [0, 5000])
+        #expect(read.map(\.sequence) == wanted.sorted(), "absent sequences are left out, the rest in order")
+        for record in read {
+            #expect(record.payload == payload(Int(record.sequence) - 1))
+            #expect(record.keys.isEmpty)
+        }
+        // In order, neighbours share frames: far fewer frame reads than records.
+        let framesBefore = cache.framesRead
+        _ = try cache.records(Array(1...1000))
+        #expect(cache.framesRead - framesBefore < 200)
+    }
+
     @Test func lookupByKeyFindsEveryRecordIndexedOrNot() async throws {
         let temp = TemporaryDirectory()
         let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)

@@ -22,7 +22,7 @@ extension WickConfiguration {
         "storage.fsync", "storage.fsync-interval-ms", "storage.segment-max-bytes", "storage.segment-max-age-ms",
         "storage.frame-bytes", "storage.compression-level", "storage.max-pending-bytes", "storage.min-free-bytes",
         "storage.disk-full-retry-ms", "storage.index-initial-map-bytes",
-        "assembler.settle-ms", "assembler.max-open-bytes",
+        "assembler.settle-ms", "assembler.max-open-bytes", "assembler.commit-ms",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
     ]
 
@@ -89,6 +89,7 @@ extension WickConfiguration {
         indexInitialMapBytes = try reader.int("storage.index-initial-map-bytes", indexInitialMapBytes, (1 << 20)...(1 << 44))
         settleMilliseconds = try reader.int64("assembler.settle-ms", settleMilliseconds, 1...86_400_000)
         assemblerMaxOpenBytes = try reader.int("assembler.max-open-bytes", assemblerMaxOpenBytes, (1 << 20)...(64 << 30))
+        assemblerCommitMilliseconds = try reader.int64("assembler.commit-ms", assemblerCommitMilliseconds, 1...60_000)
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))
         deadLetterMaxBytes = try reader.int64("retention.dead-letter-max-bytes", deadLetterMaxBytes, 0...(1 << 60))

@@ -47,11 +47,13 @@ public struct WickConfiguration: Sendable, Equatable {
     // Assembler
     public var settleMilliseconds: Int64 = 5000
     public var assemblerMaxOpenBytes: Int = 256 << 20
+    public var assemblerCommitMilliseconds: Int64 = 100
 
     public var assembler: Assembler.Configuration {
         var assembler = Assembler.Configuration()
         assembler.settleMilliseconds = settleMilliseconds
         assembler.maxOpenBytes = assemblerMaxOpenBytes
+        assembler.commitMilliseconds = assemblerCommitMilliseconds
         return assembler
     }
 

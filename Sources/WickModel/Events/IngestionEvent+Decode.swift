@@ -6,7 +6,7 @@ extension IngestionEvent {
     /// pass, then one pass over the fields; only the fields a fold reads are built, and prompts and
     /// completions stay text.
     public static func decode(_ payload: UnsafeRawBufferPointer, sequence: UInt64, receiveTime: Int64,
-                              project: String) -> Result<IngestionEvent, LateReject> {
+                              project: String, scope: DecodeScope = .full) -> Result<IngestionEvent, LateReject> {
         // The scanner validates the whole event and finds its envelope fields in one pass.
         let envelope: EnvelopeFields
         do {
@@ -24,7 +24,7 @@ extension IngestionEvent {
         guard let type = EventType(typeField, in: payload) else {
             return .failure(LateReject(.unknownType, "unknown event type \"\(typeField.string(in: payload).prefix(64))\""))
         }
-        var decoder = BodyDecoder(buffer: payload, type: type)
+        var decoder = BodyDecoder(buffer: payload, type: type, scope: scope)
         do {
             try ValidatedJSON.forEachMember(of: bodyField, in: payload) { (key, value) throws(LateReject) in
                 try decoder.member(key, value)
@@ -37,9 +37,19 @@ extension IngestionEvent {
                                        sequence: sequence, receiveTime: receiveTime, project: project))
     }
 
-    public static func decode(_ payload: [UInt8], sequence: UInt64, receiveTime: Int64, project: String) -> Result<IngestionEvent, LateReject> {
-        payload.withUnsafeBytes { decode($0, sequence: sequence, receiveTime: receiveTime, project: project) }
+    public static func decode(_ payload: [UInt8], sequence: UInt64, receiveTime: Int64, project: String,
+                              scope: DecodeScope = .full) -> Result<IngestionEvent, LateReject> {
+        payload.withUnsafeBytes { decode($0, sequence: sequence, receiveTime: receiveTime, project: project, scope: scope) }
     }
+}
+
+/// How much of a body a decode builds. Every field is checked against the schema either way, so
+/// late rejects are the same; `summary` leaves out the values no trace summary reads (input,
+/// output, metadata, model parameters, model, status message, comment), for the assembler, which
+/// only writes summaries.
+public enum DecodeScope: Sendable {
+    case full
+    case summary
 }
 
 extension EventBody {
@@ -47,7 +57,7 @@ extension EventBody {
     public static func decode(_ object: JSONObject, for type: EventType) -> Result<EventBody, LateReject> {
         let bytes = JSONValue.object(object).serialized()
         return bytes.withUnsafeBytes { buffer in
-            var decoder = BodyDecoder(buffer: buffer, type: type)
+            var decoder = BodyDecoder(buffer: buffer, type: type, scope: .full)
             do throws(LateReject) {
                 try ValidatedJSON.forEachMember(of: ValidatedJSON.root(buffer), in: buffer) { (key, value) throws(LateReject) in
                     try decoder.member(key, value)
@@ -180,12 +190,14 @@ struct BodyDecoder {
     let buffer: UnsafeRawBufferPointer
     let type: EventType
     let keys: BodyKey.Set
+    let full: Bool
     var body = EventBody()
 
-    init(buffer: UnsafeRawBufferPointer, type: EventType) {
+    init(buffer: UnsafeRawBufferPointer, type: EventType, scope: DecodeScope) {
         self.buffer = buffer
         self.type = type
         keys = BodyKey.keys(for: type)
+        full = scope == .full
     }
 
     /// Prompts and completions longer than this stay JSON text until read.
@@ -200,9 +212,12 @@ struct BodyDecoder {
         case .name: body.name = try givenString(field, key)
         case .timestamp: body.timestamp = try optionalTimestamp(field, key)
         case .environment: body.environment = try optionalString(field, key)
-        case .metadata: body.metadata = null ? nil : ValidatedJSON.value(field, in: buffer)
-        case .input: body.input = null ? nil : ValidatedJSON.value(field, in: buffer, deferringAbove: Self.deferAbove)
-        case .output: body.output = null ? nil : ValidatedJSON.value(field, in: buffer, deferringAbove: Self.deferAbove)
+        case .metadata:
+            if full { body.metadata = null ? nil : ValidatedJSON.value(field, in: buffer) }
+        case .input:
+            if full { body.input = null ? nil : ValidatedJSON.value(field, in: buffer, deferringAbove: Self.deferAbove) }
+        case .output:
+            if full { body.output = null ? nil : ValidatedJSON.value(field, in: buffer, deferringAbove: Self.deferAbove) }
         case .version: body.version = try givenString(field, key)
         case .userId: body.userId = try givenString(field, key)
         case .sessionId: body.sessionId = try givenString(field, key)
@@ -226,9 +241,15 @@ struct BodyDecoder {
             } else {
                 body.level = try optionalChoice(field, key, Self.levels, ObservationLevel.init(rawValue:)).map { .value($0) } ?? .null
             }
-        case .statusMessage: body.statusMessage = try optionalString(field, key)
-        case .model: body.model = try givenString(field, key)
-        case .modelParameters: body.modelParameters = try optionalObject(field, key)
+        case .statusMessage:
+            try check(field, .string, key)
+            if full { body.statusMessage = try optionalString(field, key) }
+        case .model:
+            try check(field, .string, key)
+            if full { body.model = try givenString(field, key) }
+        case .modelParameters:
+            try check(field, .object, key)
+            if full { body.modelParameters = try optionalObject(field, key) }
         case .usage: body.usage = try optionalObject(field, key)
         case .usageDetails: body.usageDetails = try optionalObject(field, key)
         case .costDetails:
@@ -259,7 +280,9 @@ struct BodyDecoder {
             body.dataType = try optionalChoice(field, key, Self.dataTypes, ScoreDataType.init(rawValue:))
         case .observationId: body.observationId = try optionalString(field, key)
         case .datasetRunId: body.datasetRunId = try optionalString(field, key)
-        case .comment: body.comment = try givenString(field, key)
+        case .comment:
+            try check(field, .string, key)
+            if full { body.comment = try givenString(field, key) }
         case .configId: body.configId = try optionalString(field, key)
         case .source: body.source = try optionalChoice(field, key, ["API", "EVAL", "ANNOTATION"]) { $0 }
         }
@@ -291,6 +314,14 @@ struct BodyDecoder {
     }
 
     // MARK: - Typed fields
+
+    /// Checks a field's kind without building it (null passes).
+    private func check(_ field: JSONField, _ kind: JSONKind, _ key: BodyKey) throws(LateReject) {
+        guard field.isNull || field.kind == kind else {
+            let what = kind == .object ? "an object" : "a string"
+            throw LateReject(.bodyFieldType, "body.\(key.text) must be \(what), not \(field.kind)")
+        }
+    }
 
     private func optionalString(_ field: JSONField, _ key: BodyKey) throws(LateReject) -> String? {
         if field.isNull { return nil }

@@ -26,6 +26,85 @@ extension TraceSummary {
         return .object(object)
     }
 
+    /// `json.serialized()`, written straight to bytes: the assembler stores one per settled trace.
+    public func serializedJSON() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        func key(_ name: StaticString) {
+            out.append(out.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: "\":".utf8)
+        }
+        func string(_ value: String?) {
+            if let value { JSONWriter.writeString(value, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        func number(_ text: String) { out.append(contentsOf: text.utf8) }
+        func quoted(_ time: Timestamp) {
+            out.append(UInt8(ascii: "\""))
+            time.writeISO8601(to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        key("id"); string(id)
+        key("project"); string(project)
+        key("environment"); string(environment)
+        key("tags")
+        out.append(UInt8(ascii: "["))
+        for (position, tag) in tags.enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            string(tag)
+        }
+        out.append(UInt8(ascii: "]"))
+        key("start"); quoted(start)
+        key("end"); quoted(end)
+        key("latency"); number((JSONNumber(latency) ?? JSONNumber(0)).text)
+        key("observations")
+        out.append(UInt8(ascii: "{"))
+        for (position, entry) in observationCounts.sorted(by: { $0.key < $1.key }).enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            string(entry.key.rawValue)
+            out.append(UInt8(ascii: ":"))
+            number(String(entry.value))
+        }
+        out.append(UInt8(ascii: "}"))
+        key("errors"); number(String(errors))
+        key("warnings"); number(String(warnings))
+        key("usage")
+        out.append(UInt8(ascii: "{"))
+        for (position, entry) in usage.sorted(by: { $0.key < $1.key }).enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            string(entry.key)
+            out.append(UInt8(ascii: ":"))
+            number(String(Int64(clamping: entry.value)))
+        }
+        out.append(UInt8(ascii: "}"))
+        key("totalCost"); number(totalCost?.text ?? "null")
+        key("scores")
+        out.append(UInt8(ascii: "["))
+        for (position, score) in scores.enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: "{\"name\":".utf8)
+            string(score.name)
+            out.append(contentsOf: ",\"count\":".utf8)
+            number(String(score.count))
+            out.append(contentsOf: ",\"average\":".utf8)
+            number(score.average.flatMap { JSONNumber($0) }?.text ?? "null")
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        key("events"); number(String(events))
+        key("lastReceived"); string(Timestamp(microsecondsSinceEpoch: lastReceived)?.iso8601 ?? "")
+        key("hasTraceEvent"); number(hasTraceEvent ? "true" : "false")
+        key("treeProblems"); number(String(treeProblems))
+        key("name"); string(name)
+        key("userId"); string(userId)
+        key("sessionId"); string(sessionId)
+        key("release"); string(release)
+        key("version"); string(version)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     public init?(json value: JSONValue) {
         guard let object = value.objectValue, let id = object["id"]?.stringValue, let project = object["project"]?.stringValue,
               let start = object["start"]?.stringValue.flatMap({ Timestamp(iso8601: $0) }),

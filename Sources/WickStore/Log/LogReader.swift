@@ -76,6 +76,32 @@ public final class LogReader {
         return sequence
     }
 
+    /// The records of the frame that holds `sequence`, all of them, with the frame's first sequence
+    /// number; nil when no readable frame holds it (retired, damaged, not written yet).
+    public func frame(containing sequence: UInt64, withKeys: Bool = true) throws -> (first: UInt64, records: [StoredRecord])? {
+        let list = segments()
+        guard let position = list.lastIndex(where: { $0.firstSequence <= sequence }) else { return nil }
+        let info = list[position]
+        try select(info)
+        guard let reader = open else { return nil }
+        try discoverFrames(reader: reader, info: info, from: sequence, sealed: info.sealed || position + 1 < list.count)
+        let index = firstFrame(containing: sequence)
+        guard index < frames.count, frames[index].firstSequence <= sequence else { return nil }
+        var records: [StoredRecord] = []
+        records.reserveCapacity(Int(frames[index].recordCount))
+        do {
+            _ = try reader.readFrame(at: frames[index].offset) { recordSequence, record in
+                records.append(withKeys ? record.stored(sequence: recordSequence)
+                    : StoredRecord(sequence: recordSequence, kind: record.kind, receiveTime: record.receiveTime,
+                                   project: record.projectString, keys: [], payload: Array(record.payload)))
+            }
+        } catch let error as StorageError where error.code == .checksumMismatch || error.code == .corruptSegment {
+            damagedFrames += 1
+            return nil
+        }
+        return (frames[index].firstSequence, records)
+    }
+
     private func select(_ info: SegmentInfo) throws {
         if let open, open.segmentID == info.id { return }
         open = nil
