@@ -47,6 +47,11 @@ import WickStore
         let tail = try ChildProcess(builtExecutable("wick"), ["tail", "--traces", "--json", "--count", "3", "--data-dir", data],
                                     environment: ProcessInfo.processInfo.environment, stderrPath: temp.file("tail.err"))
         defer { tail.kill() }
+        // And events, as they become durable.
+        let eventTail = try ChildProcess(builtExecutable("wick"), ["tail", "--json", "--count", "5", "--data-dir", data],
+                                         environment: ProcessInfo.processInfo.environment,
+                                         stdoutPath: temp.file("events.out"), stderrPath: temp.file("events.err"))
+        defer { eventTail.kill() }
         try await Task.sleep(nanoseconds: 300_000_000)
 
         let input = try corpus(traces: 40, seed: 5)
@@ -92,8 +97,16 @@ import WickStore
         let table = try Self.wick(["traces", "--limit", "3", "--data-dir", data])
         #expect(table.output.split(separator: "\n").count == 4, "a header and three rows:\n\(table.output)")
 
-        // The tail printed the first three traces that settled, and stopped.
+        // The tails printed the first three traces that settled and the first five events, and stopped.
+        for _ in 0..<3 {
+            let line = try #require(tail.readLine(timeout: .seconds(30)))
+            let id = try #require(try JSONValue.parse(line)["id"]?.stringValue)
+            #expect(expected.observations[id] != nil, "a settled trace of the corpus")
+        }
         #expect(tail.wait(timeout: .seconds(30)) == .exited(0))
+        #expect(eventTail.wait(timeout: .seconds(30)) == .exited(0))
+        let followed = fileText(temp.file("events.out")).split(separator: "\n").map { Array($0.utf8) }
+        #expect(followed == Array(input.split(separator: 0x0A).prefix(5).map(Array.init)))
         let bad = try Self.wick(["traces", "--order", "bogus", "--data-dir", data])
         #expect(bad.status != .exited(0))
         #expect(bad.errors.contains("--order"))
