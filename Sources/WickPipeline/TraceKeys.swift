@@ -1,4 +1,4 @@
-public import WickModel
+import WickModel
 public import WickStore
 
 /// Where the assembler keeps what it derives (namespaces of the store's documents), and how traces

@@ -5,9 +5,12 @@
 struct KeyLookup {
     let index: IndexStore?
     let segments: [SegmentInfo]
-    let highWaterMark: UInt64
+    var highWaterMark: UInt64
     /// The writer's own list of the active segment's frames, when looking up in its process.
     var liveFrames: ((UInt64, UInt64) -> [SegmentFooter.FrameEntry]?)? = nil
+    /// Where the indexed part of an unsealed segment ends (from the index's catalog, written with the
+    /// high-water mark): the scan for unindexed records starts there instead of walking the segment.
+    var indexedEnd: (segment: UInt64, offset: Int64)? = nil
 
     func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
         var locations = Set(try index?.locations(for: key) ?? [])
@@ -76,6 +79,8 @@ struct KeyLookup {
                 frames = live
             } else if let footer = reader.footer {
                 frames = footer.frames
+            } else if let end = indexedEnd, end.segment == segment.id, let tail = try reader.frames(from: end.offset) {
+                frames = tail
             } else {
                 frames = try reader.scan(expectedFirstSequence: segment.firstSequence).frames
             }

@@ -59,11 +59,24 @@ public final class StoreReader {
 
     /// Records of the event log that carry `key`.
     public func records(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
-        try KeyLookup(index: index, segments: segments(), highWaterMark: indexHighWaterMark ?? 0).records(for: key)
+        try keyLookup().records(for: key)
     }
 
     public func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
-        try KeyLookup(index: index, segments: segments(), highWaterMark: indexHighWaterMark ?? 0).locations(for: key)
+        try keyLookup().locations(for: key)
+    }
+
+    private func keyLookup() throws(StorageError) -> KeyLookup {
+        var lookup = KeyLookup(index: index, segments: try segments(), highWaterMark: 0)
+        guard let index else { return lookup }
+        // The high-water mark and the catalog are read in one transaction: the catalog's unsealed
+        // entry then ends exactly where the mark does.
+        let (mark, catalog) = (try? index.highWaterMarkAndCatalog()) ?? (0, [])
+        lookup.highWaterMark = mark
+        if let open = catalog.last(where: { !$0.sealed && $0.kind == .raw }), open.nextSequence == mark {
+            lookup.indexedEnd = (open.segmentID, open.fileBytes)
+        }
+        return lookup
     }
 
     /// The records of one frame of the event log, checksum verified.

@@ -19,7 +19,7 @@ final class ServeProcess {
         let output = Pipe()
         process.standardOutput = output
         if let logPath {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             process.standardError = FileHandle(forWritingAtPath: logPath)
         } else {
             process.standardError = FileHandle.nullDevice

@@ -86,6 +86,40 @@ import Testing
         #expect(try reader.records(at: location) == frame)
     }
 
+    @Test func aReaderWithAStaleIndexReadsTheOpenSegmentsTailFromWhereTheIndexEnds() async throws {
+        let temp = TemporaryDirectory()
+        let directory = temp.dataDirectory
+        let configuration = testConfiguration(segmentBytes: 16 << 20)
+        var store = try DataStore.open(directory, configuration: configuration, logger: testLogger)
+        _ = try await store.events.append(batch(0..<200))
+        store.close()
+        // The index as it was at sequence 201, as after a crash between a commit and its indexing.
+        let stale = try Data(contentsOf: URL(fileURLWithPath: directory.indexPath))
+        store = try DataStore.open(directory, configuration: configuration, logger: testLogger)
+        _ = try await store.events.append(batch(200..<400))
+        store.close()
+        try stale.write(to: URL(fileURLWithPath: directory.indexPath))
+
+        let reader = try StoreReader(directory)
+        #expect(reader.indexHighWaterMark == 201)
+        let segments = try reader.segments()
+        #expect(segments.count == 1 && !segments[0].sealed)
+        // Trace 40 (n = 320..<328) is only in the unindexed tail; trace 7 only in the index.
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-40")).compactMap(\.n) == Array(320..<328))
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-7")).compactMap(\.n) == Array(56..<64))
+        #expect(try reader.records(for: IndexKey(space: eventSpace, "event-399")).compactMap(\.n) == [399])
+
+        // The tail walk starts only at a frame boundary; anywhere else the caller walks it all.
+        let segment = try SegmentReader(path: segments[0].path, segmentID: segments[0].id)
+        let all = try segment.scan().frames
+        #expect(all.count > 4)
+        #expect(try segment.frames(from: all[0].offset) == all)
+        #expect(try segment.frames(from: all[3].offset) == Array(all[3...]))
+        #expect(try segment.frames(from: all[3].offset + 1) == nil)
+        #expect(try segment.frames(from: segment.fileSize) == [])
+        #expect(try segment.frames(from: segment.fileSize + 1) == nil)
+    }
+
     @Test func indexHighWaterMarkTrailsByAtMostOneCommit() async throws {
         let temp = TemporaryDirectory()
         let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)

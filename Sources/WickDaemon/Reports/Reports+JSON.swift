@@ -1,6 +1,6 @@
 public import WickJSON
 public import WickStore
-public import WickIngest
+import WickIngest
 
 /// The JSON shapes of the reports the query commands print with `--json` (stable: scripts read them).
 extension Inspection {

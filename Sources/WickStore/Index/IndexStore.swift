@@ -76,6 +76,13 @@ final class IndexStore: Sendable {
         try meta(.highWaterMark) ?? 0
     }
 
+    /// Both as of one commit of the indexer.
+    func highWaterMarkAndCatalog() throws(StorageError) -> (UInt64, [CatalogEntry]) {
+        try environment.withRead { (txn) throws(StorageError) -> (UInt64, [CatalogEntry]) in
+            (try meta(.highWaterMark, txn: txn) ?? 0, try segments(txn: txn))
+        }
+    }
+
     // MARK: - Keys
 
     /// Applies one commit's entries and advances the high-water mark in the same transaction.

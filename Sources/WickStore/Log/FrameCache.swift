@@ -53,3 +53,7 @@ public final class FrameCache {
         return low < records.count && records[low].sequence == sequence ? records[low] : nil
     }
 }
+
+/// Not Sendable: it holds one reader's buffers, used by one thread.
+@available(*, unavailable)
+extension FrameCache: Sendable {}

@@ -194,6 +194,16 @@ final class SegmentReader {
                                      nextFirst: nextSegmentFirstSequence)
     }
 
+    /// The valid frames of an unsealed segment from `offset` on, when a frame starts exactly there
+    /// (or the frames end there); nil otherwise, so that the caller walks the whole segment instead.
+    /// Lookups use it to read only the tail the index has not reached.
+    func frames(from offset: Int64) throws(StorageError) -> [SegmentFooter.FrameEntry]? {
+        guard footer == nil, offset >= Int64(SegmentHeader.size), offset <= framesEnd else { return nil }
+        let scan = try scanWithoutFooter(expected: nil, nextFirst: nil, from: offset)
+        if let first = scan.damage.first, first.offset == offset { return nil }
+        return scan.frames
+    }
+
     private func scanWithFooter(_ footer: SegmentFooter) throws(StorageError) -> Scan {
         var scan = Scan()
         var payload: [UInt8] = []
@@ -212,10 +222,11 @@ final class SegmentReader {
         return scan
     }
 
-    private func scanWithoutFooter(expected: UInt64?, nextFirst: UInt64?) throws(StorageError) -> Scan {
+    private func scanWithoutFooter(expected: UInt64?, nextFirst: UInt64?,
+                                   from start: Int64 = Int64(SegmentHeader.size)) throws(StorageError) -> Scan {
         var scan = Scan()
         var payload: [UInt8] = []
-        var offset = Int64(SegmentHeader.size)
+        var offset = start
         var expectedSequence = expected
         let limit = footerDamaged ? fileSize : framesEnd
         while offset < limit {
