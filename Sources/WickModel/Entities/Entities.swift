@@ -56,6 +56,8 @@ public struct Observation: Sendable, Hashable {
     public var usageUnit: String?
     /// Costs the client provided, by key, in USD (decimal text kept exact).
     public var providedCostDetails: [String: JSONNumber]
+    /// Its cost: the provided one, or computed from usage and the price table; nil when neither.
+    public var cost: ObservationCost?
 
     public init(id: String, traceId: String, type: ObservationType, startTime: Timestamp) {
         self.id = id

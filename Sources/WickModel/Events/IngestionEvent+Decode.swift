@@ -45,8 +45,8 @@ extension IngestionEvent {
 
 /// How much of a body a decode builds. Every field is checked against the schema either way, so
 /// late rejects are the same; `summary` leaves out the values no trace summary reads (input,
-/// output, metadata, model parameters, model, status message, comment), for the assembler, which
-/// only writes summaries.
+/// output, status message, comment, and metadata except where pricing reads it), for the
+/// assembler, which only writes summaries.
 public enum DecodeScope: Sendable {
     case full
     case summary
@@ -191,6 +191,9 @@ struct BodyDecoder {
     let type: EventType
     let keys: BodyKey.Set
     let full: Bool
+    /// Pricing reads an observation's model, model parameters and metadata (tier conditions), so a
+    /// summary decode keeps them for the bodies that carry a model.
+    let priced: Bool
     var body = EventBody()
 
     init(buffer: UnsafeRawBufferPointer, type: EventType, scope: DecodeScope) {
@@ -198,6 +201,7 @@ struct BodyDecoder {
         self.type = type
         keys = BodyKey.keys(for: type)
         full = scope == .full
+        priced = full || keys.has(.model)
     }
 
     /// Prompts and completions longer than this stay JSON text until read.
@@ -213,7 +217,7 @@ struct BodyDecoder {
         case .timestamp: body.timestamp = try optionalTimestamp(field, key)
         case .environment: body.environment = try optionalString(field, key)
         case .metadata:
-            if full { body.metadata = null ? nil : ValidatedJSON.value(field, in: buffer) }
+            if priced { body.metadata = null ? nil : ValidatedJSON.value(field, in: buffer) }
         case .input:
             if full { body.input = null ? nil : ValidatedJSON.value(field, in: buffer, deferringAbove: Self.deferAbove) }
         case .output:
@@ -246,10 +250,10 @@ struct BodyDecoder {
             if full { body.statusMessage = try optionalString(field, key) }
         case .model:
             try check(field, .string, key)
-            if full { body.model = try givenString(field, key) }
+            body.model = try givenString(field, key)
         case .modelParameters:
             try check(field, .object, key)
-            if full { body.modelParameters = try optionalObject(field, key) }
+            body.modelParameters = try optionalObject(field, key)
         case .usage: body.usage = try optionalObject(field, key)
         case .usageDetails: body.usageDetails = try optionalObject(field, key)
         case .costDetails:

@@ -17,7 +17,9 @@ public struct FoldedTrace: Sendable, Hashable {
 /// ties (arrival order last), later defined values overwrite earlier ones. Pure and
 /// deterministic: any order of the same events folds to the same result.
 public enum TraceFold: Sendable {
-    public static func fold(traceID: String, _ events: [IngestionEvent]) -> FoldedTrace {
+    /// Observations are priced with `prices` (reference §3.4); without a book only the costs the
+    /// clients provided count.
+    public static func fold(traceID: String, _ events: [IngestionEvent], prices: PriceBook = .none) -> FoldedTrace {
         // Duplicate event ids: the first to arrive is the one.
         var byArrival = Array(events.indices)
         byArrival.sort { events[$0].sequence < events[$1].sequence }
@@ -49,6 +51,9 @@ public enum TraceFold: Sendable {
         }
 
         var observations = observationEvents.groups.map { foldObservation(id: $0.id, traceID: traceID, $0.events) }
+        for index in observations.indices {
+            observations[index].cost = CostCalculator.cost(of: observations[index], prices: prices)
+        }
         observations.sort { ($0.startTime, $0.id) < ($1.startTime, $1.id) }
         var scores = scoreEvents.groups.compactMap { foldScore(id: $0.id, $0.events) }
         scores.sort { ($0.timestamp, $0.id) < ($1.timestamp, $1.id) }

@@ -51,8 +51,11 @@ public enum LangfuseJSON: Sendable {
         let usage = observation.usageDetails
         let input = usage.filter { $0.key.contains("input") }.values.reduce(0, +)
         let output = usage.filter { $0.key.contains("output") }.values.reduce(0, +)
+        let cost = observation.cost
         var costDetails = JSONObject()
-        for (key, value) in observation.providedCostDetails.sorted(by: { $0.key < $1.key }) { costDetails[key] = .number(value) }
+        for (key, value) in (cost?.details ?? [:]).sorted(by: { $0.key < $1.key }) { costDetails[key] = .number(value.json) }
+        func money(_ value: FixedDecimal?) -> JSONValue { value.map { .number($0.json) } ?? .null }
+        let price = { (key: String) -> JSONValue in money(cost?.prices[key]) }
         var usageDetails = JSONObject()
         for (key, value) in usage.sorted(by: { $0.key < $1.key }) { usageDetails[key] = .number(JSONNumber(Int64(clamping: value))) }
         return .object([
@@ -74,9 +77,9 @@ public enum LangfuseJSON: Sendable {
                 "output": .number(JSONNumber(Int64(clamping: output))),
                 "total": .number(JSONNumber(Int64(clamping: usage["total"] ?? 0))),
                 "unit": .string(observation.usageUnit ?? "TOKENS"),
-                "inputCost": observation.providedCostDetails["input"].map { .number($0) } ?? .null,
-                "outputCost": observation.providedCostDetails["output"].map { .number($0) } ?? .null,
-                "totalCost": observation.providedCost.flatMap(JSONNumber.init).map(JSONValue.number) ?? .null,
+                "inputCost": money(cost?.inputCost),
+                "outputCost": money(cost?.outputCost),
+                "totalCost": money(cost?.total),
             ]),
             "level": .string(observation.level.rawValue),
             "statusMessage": optional(observation.statusMessage),
@@ -87,13 +90,13 @@ public enum LangfuseJSON: Sendable {
             "environment": .string(observation.environment),
             "promptName": optional(observation.promptName),
             "promptVersion": observation.promptVersion.map { .number(JSONNumber($0)) } ?? .null,
-            "modelId": .null,
-            "inputPrice": .null,
-            "outputPrice": .null,
-            "totalPrice": .null,
-            "calculatedInputCost": .null,
-            "calculatedOutputCost": .null,
-            "calculatedTotalCost": observation.providedCostDetails["total"].map { .number($0) } ?? .null,
+            "modelId": optional(cost?.modelID),
+            "inputPrice": price("input"),
+            "outputPrice": price("output"),
+            "totalPrice": price("total"),
+            "calculatedInputCost": money(cost?.inputCost),
+            "calculatedOutputCost": money(cost?.outputCost),
+            "calculatedTotalCost": money(cost?.total),
             "latency": observation.latency.map(number) ?? .null,
             "timeToFirstToken": observation.timeToFirstToken.map(number) ?? .null,
             "projectId": .string(project),

@@ -21,7 +21,7 @@ public struct TraceSummary: Sendable, Hashable {
     public var errors: Int
     public var warnings: Int
     public var usage: [String: UInt64]
-    /// USD, once priced (costs come with the price table).
+    /// USD: the sum of the observations' costs (provided or computed); nil when none has one.
     public var totalCost: JSONNumber?
     public var scores: [ScoreSummary]
     public var events: Int
@@ -62,7 +62,7 @@ public struct TraceSummary: Sendable, Hashable {
         var usage: [String: UInt64] = [:]
         var errors = 0
         var warnings = 0
-        var cost: Double?
+        var cost: FixedDecimal?
         let observations = folded.observations
         for index in observations.indices {
             let startTime = observations[index].startTime
@@ -76,7 +76,7 @@ public struct TraceSummary: Sendable, Hashable {
             default: break
             }
             for (key, value) in observations[index].usageDetails { usage[key, default: 0] += value }
-            if let provided = observations[index].providedCost { cost = (cost ?? 0) + provided }
+            if let total = observations[index].cost?.total { cost = (cost ?? .zero) + total }
         }
         end = max(last ?? trace.timestamp, trace.timestamp)
         if let first, let last {
@@ -88,8 +88,7 @@ public struct TraceSummary: Sendable, Hashable {
         self.errors = errors
         self.warnings = warnings
         self.usage = usage
-        // Costs the clients provided; pricing the rest comes with compaction.
-        totalCost = cost.flatMap(JSONNumber.init)
+        totalCost = cost.map(\.json)
         var byName: [String: (count: Int, sum: Double, numeric: Bool)] = [:]
         for score in folded.scores {
             let numeric = score.dataType == .numeric || score.dataType == .boolean
@@ -108,12 +107,6 @@ public struct TraceSummary: Sendable, Hashable {
 }
 
 extension Observation {
-    /// The cost the client gave: its `total`, else the sum of its parts; nil when it gave none.
-    public var providedCost: Double? {
-        if let total = providedCostDetails["total"] { return total.doubleValue }
-        return providedCostDetails.isEmpty ? nil : providedCostDetails.values.reduce(0) { $0 + $1.doubleValue }
-    }
-
     /// Seconds from start to first token (completionStartTime), for generations that report it.
     public var timeToFirstToken: Double? {
         guard let first = completionStartTime else { return nil }
