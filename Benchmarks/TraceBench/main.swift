@@ -86,13 +86,13 @@ func fold(_ path: String, repetitions: Int) {
     for _ in 0..<repetitions {
         var start = now()
         for (id, records) in traces {
-            let loaded = TraceLoader.assemble(id, project: "p", records: records)
+            let loaded = TraceLoader.assemble(id, project: "p", records: records, prices: .defaults)
             check &+= loaded.summary.events
         }
         foldSeconds.append(now() - start)
         start = now()
         for (id, records) in traces {
-            let loaded = TraceLoader.assemble(id, project: "p", records: records, scope: .summary)
+            let loaded = TraceLoader.assemble(id, project: "p", records: records, scope: .summary, prices: .defaults)
             check &+= loaded.summary.serializedJSON().count
         }
         settleSeconds.append(now() - start)
@@ -107,7 +107,7 @@ func fold(_ path: String, repetitions: Int) {
         decodeSeconds.append(now() - start)
         start = now()
         for (id, events) in decoded {
-            let folded = TraceFold.fold(traceID: id, events)
+            let folded = TraceFold.fold(traceID: id, events, prices: .defaults)
             let tree = TraceTree(folded.observations)
             check &+= TraceSummary(folded, project: "p", lastReceived: 0, tree: tree).events
         }
@@ -197,7 +197,7 @@ func lookup(_ directory: String, lookups: Int, seed: UInt64) {
     let start = now()
     for (project, trace) in sample {
         let t0 = now()
-        let loaded = try? TraceLoader.load(trace, project: project, from: reader)
+        let loaded = try? TraceLoader.load(trace, project: project, from: reader, prices: .defaults)
         latencies.append((now() - t0) * 1000)
         if let loaded { events += loaded.summary.events } else { missing += 1 }
     }
@@ -231,7 +231,7 @@ case "fold-only":
     var check = 0
     for _ in 0..<(arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5) {
         for (id, events) in traces {
-            let folded = TraceFold.fold(traceID: id, events)
+            let folded = TraceFold.fold(traceID: id, events, prices: .defaults)
             check &+= TraceSummary(folded, project: "p", lastReceived: 0, tree: TraceTree(folded.observations)).events
         }
     }

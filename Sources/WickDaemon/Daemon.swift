@@ -67,7 +67,8 @@ public final class Daemon: Sendable {
                                       logger: logger)
             let bound = try await ingest.start()
             SocketActivation.clearEnvironment()
-            let assembler = Assembler(store: store, configuration: configuration.assembler, logger: logger)
+            let assembler = Assembler(store: store, configuration: configuration.assembler,
+                                      prices: try configuration.loadPrices(), logger: logger)
             return Daemon(options: options, store: store, counters: counters, listeners: bound, ingest: ingest,
                           assembler: assembler, group: group, logger: logger)
         } catch {

@@ -2,7 +2,7 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 import WickJSON
-import WickModel
+public import WickModel
 public import WickStore
 
 /// Tails the event log through its own durable cursor, keeps open traces in memory, and once a trace
@@ -41,11 +41,20 @@ public final class Assembler: Service, Sendable {
     private let logger: Logger
     private let thread = Mutex<WorkerThread?>(nil)
     private let stopping = Atomic<Bool>(false)
+    private let priceBook: Mutex<PriceBook>
 
-    public init(store: DataStore, configuration: Configuration = Configuration(), logger: Logger) {
+    public init(store: DataStore, configuration: Configuration = Configuration(), prices: PriceBook, logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        priceBook = Mutex(prices)
+    }
+
+    /// The prices traces settle with; a reload replaces them (traces already settled keep theirs
+    /// until they are folded again).
+    public var prices: PriceBook {
+        get { priceBook.withLock { $0 } }
+        set { priceBook.withLock { $0 = newValue } }
     }
 
     public func run() async throws {
@@ -254,7 +263,7 @@ public final class Assembler: Service, Sendable {
             let loaded = TraceLoader.assemble(trace.traceID, project: trace.project, records: sorted.map {
                 StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: trace.project,
                              keys: [], payload: $0.payload)
-            }, scope: .summary)
+            }, scope: .summary, prices: prices)
             // Late rejects are reported once: for the events this open trace read from the log.
             let fresh = Set(sorted.filter(\.fromStream).map(\.sequence))
             for (sequence, reject) in loaded.lateRejects where fresh.contains(sequence) {

@@ -21,17 +21,19 @@ public struct LoadedTrace: Sendable {
 
 public enum TraceLoader: Sendable {
     /// The trace `traceID`, from `project` when given (trace ids are unique per project; without one,
-    /// the project of the trace's first event). Nil when the store holds no event of it.
-    public static func load(_ traceID: String, project: String? = nil, from source: some EventSource) throws(StorageError) -> LoadedTrace? {
+    /// the project of the trace's first event), priced with `prices`. Nil when the store holds no event of it.
+    public static func load(_ traceID: String, project: String? = nil, from source: some EventSource,
+                            prices: PriceBook) throws(StorageError) -> LoadedTrace? {
         let records = try source.records(for: TraceDocuments.traceIndexKey(traceID))
             .filter { $0.kind == .rawEvent && (project == nil || $0.project == project) }
         guard let first = records.first else { return nil }
         let chosen = project ?? first.project
-        return assemble(traceID, project: chosen, records: records.filter { $0.project == chosen })
+        return assemble(traceID, project: chosen, records: records.filter { $0.project == chosen }, prices: prices)
     }
 
     /// Decodes and folds records already read (all of one trace and project).
-    public static func assemble(_ traceID: String, project: String, records: [StoredRecord], scope: DecodeScope = .full) -> LoadedTrace {
+    public static func assemble(_ traceID: String, project: String, records: [StoredRecord], scope: DecodeScope = .full,
+                                prices: PriceBook) -> LoadedTrace {
         var events: [IngestionEvent] = []
         events.reserveCapacity(records.count)
         var rejects: [(UInt64, LateReject)] = []
@@ -49,7 +51,7 @@ public enum TraceLoader: Sendable {
                 rejects.append((record.sequence, reject))
             }
         }
-        let folded = TraceFold.fold(traceID: traceID, events)
+        let folded = TraceFold.fold(traceID: traceID, events, prices: prices)
         let tree = TraceTree(folded.observations)
         return LoadedTrace(folded: folded, tree: tree,
                            summary: TraceSummary(folded, project: project, lastReceived: lastReceived, tree: tree),

@@ -9,7 +9,7 @@ import WickStore
 import Glibc
 #endif
 
-struct TraceCommand: ParsableCommand {
+struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Show one trace: its observations as a tree with timings, models, tokens, scores.",
@@ -19,12 +19,13 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "The project (default: the project of the trace's first event).") var project: String?
     @Flag(help: "Print Langfuse's GET /api/public/traces/{id} shape.") var json = false
     @OptionGroup var data: DataDirectoryOption
+    @OptionGroup var prices: PriceOptions
 
-    func run() throws {
+    func run() async throws {
         let directory = DataDirectory.resolve(explicit: data.dataDir, environment: ProcessEnvironment.current)
         let loaded: LoadedTrace?
         do {
-            loaded = try TraceLoader.load(id, project: project, from: StoreReader(directory))
+            loaded = try TraceLoader.load(id, project: project, from: StoreReader(directory), prices: try await prices.load())
         } catch {
             printError("wick trace: \(error)")
             throw ExitCode(1)

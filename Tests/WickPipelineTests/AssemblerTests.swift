@@ -22,6 +22,8 @@ import WickStore
         #expect(summary.events == 6)
         #expect(summary.observationCounts == [.span: 1, .generation: 1])
         #expect(summary.usage == ["input": 11, "output": 5, "total": 16])
+        // gpt-4o-mini at 1.5e-7 and 6e-7 USD per token, from the embedded table.
+        #expect(summary.totalCost?.text == "0.00000465")
         #expect(summary.latency == 0.949)
         #expect(summary.scores == [.init(name: "helpful", count: 1, average: 1)])
         for n in 0..<3 {
@@ -108,7 +110,7 @@ import WickStore
         #expect(after.treeProblems == 0)
         #expect(after.hasTraceEvent)
         #expect(after.name == "late root")
-        let loaded = try #require(try TraceLoader.load("t7", from: fixture.store))
+        let loaded = try #require(try TraceLoader.load("t7", from: fixture.store, prices: .defaults))
         #expect(loaded.tree.nodes.map { loaded.folded.observations[$0.observation].id } == ["s", "g"])
         #expect(loaded.tree.nodes.map(\.depth) == [0, 1])
     }

@@ -48,7 +48,7 @@ final class PipelineFixture {
         configuration.commitMilliseconds = commitMilliseconds
         assemblerConfiguration = configuration
         store = try Self.openStore(temp)
-        assembler = Assembler(store: store, configuration: configuration, logger: quietLogger)
+        assembler = Assembler(store: store, configuration: configuration, prices: .defaults, logger: quietLogger)
         if start { assembler.start() }
     }
 
@@ -93,7 +93,7 @@ final class PipelineFixture {
     /// Opens the store again and starts a new assembler on it, as a restart does.
     func restart() throws {
         store = try Self.openStore(temp)
-        assembler = Assembler(store: store, configuration: assemblerConfiguration, logger: quietLogger)
+        assembler = Assembler(store: store, configuration: assemblerConfiguration, prices: .defaults, logger: quietLogger)
         assembler.start()
     }
 
@@ -117,7 +117,7 @@ final class PipelineFixture {
 
     /// The ground truth: each trace folded from every event the store holds for it.
     func foldedFromStore(_ traceID: String, project: String = "default") throws -> TraceSummary? {
-        try TraceLoader.load(traceID, project: project, from: store)?.summary
+        try TraceLoader.load(traceID, project: project, from: store, prices: .defaults)?.summary
     }
 
     func deadLetters() throws -> [DeadLetter] {

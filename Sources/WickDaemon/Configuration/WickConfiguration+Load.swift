@@ -23,6 +23,7 @@ extension WickConfiguration {
         "storage.frame-bytes", "storage.compression-level", "storage.max-pending-bytes", "storage.min-free-bytes",
         "storage.disk-full-retry-ms", "storage.index-initial-map-bytes",
         "assembler.settle-ms", "assembler.max-open-bytes", "assembler.commit-ms",
+        "prices.files", "prices.defaults",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
     ]
 
@@ -90,6 +91,9 @@ extension WickConfiguration {
         settleMilliseconds = try reader.int64("assembler.settle-ms", settleMilliseconds, 1...86_400_000)
         assemblerMaxOpenBytes = try reader.int("assembler.max-open-bytes", assemblerMaxOpenBytes, (1 << 20)...(64 << 30))
         assemblerCommitMilliseconds = try reader.int64("assembler.commit-ms", assemblerCommitMilliseconds, 1...60_000)
+        priceFiles = try reader.string("prices.files", priceFiles.joined(separator: ","))
+            .split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }.filter { !$0.isEmpty }
+        priceDefaults = try reader.choice("prices.defaults", priceDefaults ? "true" : "false", ["true", "false"]) == "true"
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))
         deadLetterMaxBytes = try reader.int64("retention.dead-letter-max-bytes", deadLetterMaxBytes, 0...(1 << 60))

@@ -57,6 +57,12 @@ public struct WickConfiguration: Sendable, Equatable {
         return assembler
     }
 
+    // Prices
+    /// The user's price tables (Langfuse's JSON format), in order of precedence, before Wick's own.
+    public var priceFiles: [String] = []
+    /// Whether Wick's embedded table (config/model-prices.json) follows the user's.
+    public var priceDefaults = true
+
     // Retention
     public var retentionMaxBytes: Int64 = 0
     public var retentionMaxAgeMilliseconds: Int64 = 0

@@ -51,7 +51,7 @@ public struct TraceText: Sendable {
                 let output = observation.usageDetails["output"].map(String.init) ?? "-"
                 line += "  tokens \(input)/\(output)"
             }
-            if let cost = observation.providedCostDetails["total"] { line += "  $\(cost.text)" }
+            if let cost = observation.cost?.total { line += "  $\(cost)" }
             if let ttft = observation.timeToFirstToken { line += "  ttft \(seconds(ttft))" }
             switch observation.level {
             case .error: line += "  " + red("ERROR" + (observation.statusMessage.map { ": \($0)" } ?? ""))

@@ -1,10 +1,12 @@
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WickModel
+import WickPipeline
 import WickStore
 
-/// SIGHUP: reads the configuration again and applies what can change while running: the log level
-/// and the retention policies. Other changed keys are logged as needing a restart.
+/// SIGHUP: reads the configuration again and applies what can change while running: the log level,
+/// the retention policies and the price tables. Other changed keys are logged as needing a restart.
 struct ReloadService: Service {
     let daemon: Daemon
 
@@ -30,15 +32,20 @@ struct ReloadService: Service {
                 shared.level = level
             }
             daemon.store.setRetention(events: fresh.retention, deadLetters: fresh.deadLetterRetention)
+            // Price files are read again even when their names did not change: their contents may have.
+            let prices = try fresh.loadPrices()
+            daemon.assembler.prices = prices
             var live = options.configuration
+            live.priceFiles = fresh.priceFiles
+            live.priceDefaults = fresh.priceDefaults
             live.logLevel = fresh.logLevel
             live.retentionMaxBytes = fresh.retentionMaxBytes
             live.retentionMaxAgeMilliseconds = fresh.retentionMaxAgeMilliseconds
             live.deadLetterMaxBytes = fresh.deadLetterMaxBytes
             if live != fresh {
-                logger.warning("config.reload-needs-restart", metadata: ["hint": "only log.level and retention.* change without a restart"])
+                logger.warning("config.reload-needs-restart", metadata: ["hint": "only log.level, retention.* and prices.* change without a restart"])
             }
-            logger.notice("config.reloaded", metadata: ["log.level": "\(fresh.logLevel)"])
+            logger.notice("config.reloaded", metadata: ["log.level": "\(fresh.logLevel)", "price-entries": "\(prices.entries.count)"])
         } catch {
             logger.error("config.reload-failed", metadata: ["error": "\(error)"])
         }
