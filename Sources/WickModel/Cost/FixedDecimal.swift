@@ -130,6 +130,17 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return FixedDecimal(units: negative ? -Int128(rounded) : Int128(rounded))
     }
 
+    /// × a whole count (usage × price): one 128-bit multiplication, exact; nil past the range.
+    public func multiplied(byCount count: UInt64) -> FixedDecimal? {
+        let (product, overflow) = units.multipliedReportingOverflow(by: Int128(count))
+        return overflow ? nil : FixedDecimal(units: product)
+    }
+
+    /// Whether it has more than `places` decimal places.
+    public func hasMorePlaces(than places: Int) -> Bool {
+        places < Self.places && units % Self.power(Self.places - places) != 0
+    }
+
     /// Rounded half to even at `places` decimal places (Langfuse keeps 12).
     public func rounded(toPlaces places: Int) -> FixedDecimal {
         guard places < Self.places else { return self }

@@ -1,22 +1,35 @@
 public import WickJSON
 
-/// What an observation cost, in USD, and how that was decided (reference §3.4).
-public struct ObservationCost: Sendable, Hashable {
+/// What an observation cost, in USD, and how that was decided (reference §3.4). A class, so that an
+/// observation carries one reference, not the whole record, through folding and sorting.
+public final class ObservationCost: Sendable, Hashable {
     /// Cost per usage key (`input`, `output`, `input_cached_tokens`, …), rounded to 12 places.
-    public var details: [String: FixedDecimal]
+    public let details: [String: FixedDecimal]
     /// The total; nil when the client provided costs that say none (only keys other than input and
     /// output, and no `total`).
-    public var total: FixedDecimal?
+    public let total: FixedDecimal?
     /// True when the client provided the costs (they override any computation).
-    public var provided: Bool
+    public let provided: Bool
     /// The price entry the model matched, if any (also recorded when the costs were provided).
-    public var modelID: String?
-    public var modelName: String?
-    /// The tier whose prices were used (computed costs only).
-    public var tierID: String?
-    public var tierName: String?
-    /// The prices applied, per usage key.
-    public var prices: [String: FixedDecimal]
+    public let entry: PriceEntry?
+    /// Which of the entry's tiers gave the prices (computed costs only).
+    let tierIndex: Int?
+
+    init(details: [String: FixedDecimal], total: FixedDecimal?, provided: Bool, entry: PriceEntry?, tierIndex: Int?) {
+        self.details = details
+        self.total = total
+        self.provided = provided
+        self.entry = entry
+        self.tierIndex = tierIndex
+    }
+
+    public var modelID: String? { entry?.id }
+    public var modelName: String? { entry?.modelName }
+    public var tier: PricingTier? { tierIndex.flatMap { entry?.tiers[$0] } }
+    public var tierID: String? { tier?.id }
+    public var tierName: String? { tier?.name }
+    /// The tier's prices, per usage key (computed costs only).
+    public var prices: [String: FixedDecimal] { tier?.prices ?? [:] }
 
     /// Langfuse's legacy aggregates: the sum of the keys containing "input" / "output".
     public var inputCost: FixedDecimal? { sum { $0.contains("input") } }
@@ -25,6 +38,18 @@ public struct ObservationCost: Sendable, Hashable {
     private func sum(_ include: (String) -> Bool) -> FixedDecimal? {
         let parts = details.filter { include($0.key) }
         return parts.isEmpty ? nil : parts.values.reduce(.zero, +)
+    }
+
+    public static func == (a: ObservationCost, b: ObservationCost) -> Bool {
+        a === b || (a.details == b.details && a.total == b.total && a.provided == b.provided && a.entry === b.entry
+            && a.tierIndex == b.tierIndex)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(details)
+        hasher.combine(total)
+        hasher.combine(modelID)
+        hasher.combine(tierIndex)
     }
 }
 
@@ -39,19 +64,22 @@ public enum CostCalculator: Sendable {
         if !observation.providedCostDetails.isEmpty {
             return provided(observation.providedCostDetails, entry: entry)
         }
-        guard let entry, !observation.usageDetails.isEmpty, let tier = tier(of: entry, for: observation) else { return nil }
+        guard let entry, !observation.usageDetails.isEmpty, let tierIndex = tierIndex(of: entry, for: observation) else { return nil }
+        let tier = entry.tiers[tierIndex]
         var details: [String: FixedDecimal] = [:]
-        var applied: [String: FixedDecimal] = [:]
+        details.reserveCapacity(observation.usageDetails.count)
+        var parts = FixedDecimal.zero
+        var total: FixedDecimal?
         for (key, count) in observation.usageDetails {
-            guard let price = tier.prices[key] else { continue }
-            applied[key] = price
-            if let cost = FixedDecimal(count).multiplied(by: price) { details[key] = cost.rounded(toPlaces: places) }
+            guard let price = tier.prices[key], var cost = price.multiplied(byCount: count) else { continue }
+            // Prices with at most 12 decimal places give costs that need no rounding.
+            if tier.needsRounding { cost = cost.rounded(toPlaces: places) }
+            details[key] = cost
+            // Keys without a price are not costed: usage under un-priced names costs zero, as in Langfuse.
+            // A `total` price prices the total usage on its own; otherwise the total is the sum of the parts.
+            if key == "total" { total = cost } else { parts = parts + cost }
         }
-        // Keys without a price are not costed: usage under un-priced names costs zero, as in Langfuse.
-        // A `total` price prices the total usage on its own; otherwise the total is the sum of the parts.
-        let total = details["total"] ?? details.values.reduce(.zero, +)
-        return ObservationCost(details: details, total: total, provided: false, modelID: entry.id, modelName: entry.modelName,
-                               tierID: tier.id, tierName: tier.name, prices: applied)
+        return ObservationCost(details: details, total: total ?? parts, provided: false, entry: entry, tierIndex: tierIndex)
     }
 
     static func provided(_ given: [String: JSONNumber], entry: PriceEntry?) -> ObservationCost? {
@@ -68,15 +96,20 @@ public enum CostCalculator: Sendable {
         } else {
             total = nil
         }
-        return ObservationCost(details: details, total: total, provided: true, modelID: entry?.id, modelName: entry?.modelName,
-                               tierID: nil, tierName: nil, prices: [:])
+        return ObservationCost(details: details, total: total, provided: true, entry: entry, tierIndex: nil)
     }
 
     /// The first non-default tier (by priority) whose conditions all hold, else the default.
     public static func tier(of entry: PriceEntry, for observation: Observation) -> PricingTier? {
-        entry.tiers.first { tier in
-            tier.isDefault || tier.conditions.allSatisfy { holds($0, for: observation) }
+        tierIndex(of: entry, for: observation).map { entry.tiers[$0] }
+    }
+
+    static func tierIndex(of entry: PriceEntry, for observation: Observation) -> Int? {
+        for index in entry.tiers.indices where entry.tiers[index].isDefault
+            || entry.tiers[index].conditions.allSatisfy({ holds($0, for: observation) }) {
+            return index
         }
+        return nil
     }
 
     static func holds(_ condition: TierCondition, for observation: Observation) -> Bool {

@@ -1,16 +1,26 @@
 public import WickJSON
 
 /// One model's prices, as Langfuse's price table holds them (reference §3.1): a full-match pattern
-/// over model names and pricing tiers, the default last.
-public struct PriceEntry: Sendable {
-    public var id: String
-    public var modelName: String
-    public var matchPattern: String
+/// over model names and pricing tiers, the default last. A class: every priced observation refers
+/// to its entry, and one reference is cheaper to pass around than the record.
+public final class PriceEntry: Sendable {
+    public let id: String
+    public let modelName: String
+    public let matchPattern: String
     /// Non-default tiers by ascending priority, then the default tier.
-    public var tiers: [PricingTier]
+    public let tiers: [PricingTier]
     /// Which file the entry came from, for `wick prices match`.
-    public var source: String
+    public let source: String
     let pattern: CompiledPattern
+
+    init(id: String, modelName: String, matchPattern: String, tiers: [PricingTier], source: String, pattern: CompiledPattern) {
+        self.id = id
+        self.modelName = modelName
+        self.matchPattern = matchPattern
+        self.tiers = tiers
+        self.source = source
+        self.pattern = pattern
+    }
 
     public var defaultTier: PricingTier? { tiers.last(where: \.isDefault) }
 }
@@ -22,7 +32,21 @@ public struct PricingTier: Sendable {
     public var priority: Int
     public var conditions: [TierCondition]
     /// USD per unit of each usage key.
-    public var prices: [String: FixedDecimal]
+    public var prices: [String: FixedDecimal] {
+        didSet { needsRounding = prices.values.contains { $0.hasMorePlaces(than: CostCalculator.places) } }
+    }
+    /// Some price has more than 12 decimal places, so costs need rounding.
+    public private(set) var needsRounding: Bool
+
+    public init(id: String, name: String, isDefault: Bool, priority: Int, conditions: [TierCondition], prices: [String: FixedDecimal]) {
+        self.id = id
+        self.name = name
+        self.isDefault = isDefault
+        self.priority = priority
+        self.conditions = conditions
+        self.prices = prices
+        needsRounding = prices.values.contains { $0.hasMorePlaces(than: CostCalculator.places) }
+    }
 }
 
 /// A tier applies when all of its conditions hold.
