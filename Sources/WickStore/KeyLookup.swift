@@ -11,6 +11,8 @@ struct KeyLookup {
     /// Where the indexed part of an unsealed segment ends (from the index's catalog, written with the
     /// high-water mark): the scan for unindexed records starts there instead of walking the segment.
     var indexedEnd: (segment: UInt64, offset: Int64)? = nil
+    /// Opens (or lends) a segment's reader; a long-lived reader keeps its sealed segments open.
+    var open: (SegmentInfo) -> SegmentReader? = { try? SegmentReader(path: $0.path, segmentID: $0.id) }
 
     func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
         var locations = Set(try index?.locations(for: key) ?? [])
@@ -27,14 +29,14 @@ struct KeyLookup {
     func records(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
         var result: [StoredRecord] = []
         var readers: [UInt64: SegmentReader] = [:]
-        let paths = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0.path) })
+        let byID = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
         for location in try locations(for: key) {
-            guard let path = paths[location.segment] else { continue }
+            guard let segment = byID[location.segment] else { continue }
             let reader: SegmentReader
             if let cached = readers[location.segment] {
                 reader = cached
             } else {
-                guard let opened = try? SegmentReader(path: path, segmentID: location.segment) else { continue }
+                guard let opened = open(segment) else { continue }
                 readers[location.segment] = opened
                 reader = opened
             }
@@ -73,7 +75,7 @@ struct KeyLookup {
     private func scanUnindexed(from sequence: UInt64, _ body: (FrameLocation, RecordView) -> Void) throws(StorageError) {
         for (position, segment) in segments.enumerated() {
             if position + 1 < segments.count, segments[position + 1].firstSequence <= sequence { continue }
-            guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { continue }
+            guard let reader = open(segment) else { continue }
             let frames: [SegmentFooter.FrameEntry]
             if let live = liveFrames?(segment.id, sequence) {
                 frames = live

@@ -26,9 +26,52 @@ public final class StoreReader {
         }
     }
 
+    /// What the listing found out about sealed segments (immutable once sealed): a long-lived
+    /// reader opens each once to list it.
+    private var sealedSegments: [UInt64: SegmentInfo] = [:]
+    /// Readers of sealed segments, kept from one lookup to the next (a footer decoded once). Each
+    /// holds a file and a frame's buffers, so at most `maxSealedReaders` are kept.
+    private var sealedReaders: [UInt64: SegmentReader] = [:]
+    static let maxSealedReaders = 64
+
     /// The event log's segments on disk, oldest first.
     public func segments() throws(StorageError) -> [SegmentInfo] {
-        try LogDirectoryListing.segments(in: directory.logDirectory)
+        let ids = try SegmentNaming.segmentIDs(in: directory.logDirectory)
+        var result: [SegmentInfo] = []
+        result.reserveCapacity(ids.count)
+        for (position, id) in ids.enumerated() {
+            if let info = sealedSegments[id] {
+                result.append(info)
+            } else if let (info, reader) = LogDirectoryListing.segment(id, in: directory.logDirectory,
+                                                                        newest: position == ids.count - 1) {
+                result.append(info)
+                if reader.isSealed {
+                    sealedSegments[id] = info
+                    keep(reader, for: id)
+                }
+            }
+        }
+        // Retention deletes whole segments: what was known of them goes too.
+        if sealedSegments.count > ids.count {
+            let present = Set(ids)
+            sealedSegments = sealedSegments.filter { present.contains($0.key) }
+            sealedReaders = sealedReaders.filter { present.contains($0.key) }
+        }
+        return result
+    }
+
+    private func keep(_ reader: SegmentReader, for id: UInt64) {
+        if sealedReaders.count >= Self.maxSealedReaders, let oldest = sealedReaders.keys.min() {
+            sealedReaders[oldest] = nil
+        }
+        sealedReaders[id] = reader
+    }
+
+    private func reader(for segment: SegmentInfo) -> SegmentReader? {
+        if let cached = sealedReaders[segment.id] { return cached }
+        guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { return nil }
+        if sealedSegments[segment.id] != nil && reader.isSealed { keep(reader, for: segment.id) }
+        return reader
     }
 
     public func deadLetterSegments() throws(StorageError) -> [SegmentInfo] {
@@ -68,6 +111,7 @@ public final class StoreReader {
 
     private func keyLookup() throws(StorageError) -> KeyLookup {
         var lookup = KeyLookup(index: index, segments: try segments(), highWaterMark: 0)
+        lookup.open = { [unowned self] in self.reader(for: $0) }
         guard let index else { return lookup }
         // The high-water mark and the catalog are read in one transaction: the catalog's unsealed
         // entry then ends exactly where the mark does.

@@ -120,6 +120,28 @@ import Testing
         #expect(try segment.frames(from: segment.fileSize + 1) == nil)
     }
 
+    @Test func aLongLivedReaderSeesNewSegmentsAndForgetsDeletedOnes() async throws {
+        let temp = TemporaryDirectory()
+        let directory = temp.dataDirectory
+        let store = try DataStore.open(directory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: testLogger)
+        _ = try await store.events.append(batch(0..<200))
+        let reader = try StoreReader(directory)
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-2")).compactMap(\.n) == Array(16..<24))
+        let before = try reader.segments()
+        #expect(before.count >= 2)
+        // More segments are written and sealed while the reader lives.
+        _ = try await store.events.append(batch(200..<600))
+        store.close()
+        #expect(try reader.segments().count > before.count)
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-70")).compactMap(\.n) == Array(560..<568))
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-2")).compactMap(\.n) == Array(16..<24))
+        // The oldest segment goes (as retention deletes it): the reader forgets it, the rest reads on.
+        try FileManager.default.removeItem(atPath: before[0].path)
+        #expect(try reader.segments().first?.id == before[1].id)
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-0")).isEmpty)
+        #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-70")).compactMap(\.n) == Array(560..<568))
+    }
+
     @Test func indexHighWaterMarkTrailsByAtMostOneCommit() async throws {
         let temp = TemporaryDirectory()
         let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)

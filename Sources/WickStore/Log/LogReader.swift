@@ -172,14 +172,19 @@ enum LogDirectoryListing {
         var result: [SegmentInfo] = []
         let ids = try SegmentNaming.segmentIDs(in: directory)
         for (position, id) in ids.enumerated() {
-            let path = directory + "/" + SegmentNaming.fileName(id)
-            guard let reader = try? SegmentReader(path: path, segmentID: id) else { continue }
-            let first = reader.header?.firstSequence ?? reader.footer?.frames.first?.firstSequence
-                ?? (try? reader.scan().frames.first?.firstSequence) ?? nil ?? 1
-            result.append(SegmentInfo(id: id, path: path, firstSequence: first,
-                                      sealed: reader.isSealed || (position < ids.count - 1)))
+            if let (info, _) = segment(id, in: directory, newest: position == ids.count - 1) { result.append(info) }
         }
         return result
+    }
+
+    /// One segment of the listing, with the reader that read it; nil when it cannot be opened.
+    static func segment(_ id: UInt64, in directory: String, newest: Bool) -> (SegmentInfo, SegmentReader)? {
+        let path = directory + "/" + SegmentNaming.fileName(id)
+        guard let reader = try? SegmentReader(path: path, segmentID: id) else { return nil }
+        let first = reader.header?.firstSequence ?? reader.footer?.frames.first?.firstSequence
+            ?? (try? reader.scan().frames.first?.firstSequence) ?? nil ?? 1
+        // A segment without a footer that is not the newest was sealed too (its footer is damaged).
+        return (SegmentInfo(id: id, path: path, firstSequence: first, sealed: reader.isSealed || !newest), reader)
     }
 }
 
