@@ -119,7 +119,9 @@ import WickStore
     /// assembler ends with the summaries an uninterrupted run gives: each trace's full fold.
     @Test func aRestartMidAssemblyEndsWithTheSameSummaries() async throws {
         let temp = TemporaryDirectory()
-        let fixture = try PipelineFixture(temp: temp, settleMilliseconds: 150)
+        // Long enough that nothing of the second half settles between reading it and the stop, even
+        // on a loaded machine.
+        let fixture = try PipelineFixture(temp: temp, settleMilliseconds: 600)
         try await fixture.append((0..<20).flatMap { Lines.trace($0) })
         #expect(await fixture.waitUntil { fixture.settled == 20 })
         // Second half: traces 0–9 get late events (reopen), 20–39 are new; stop before all settle.
