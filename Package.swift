@@ -132,23 +132,30 @@ let package = Package(
             dependencies: ["WickStore", "CWickLinux", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Tools/wick-test-writer"
         ),
-        .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux"]),
-        .testTarget(name: "WickJSONTests", dependencies: ["WickJSON"]),
-        .testTarget(name: "WickModelTests", dependencies: ["WickModel", "WickJSON"]),
+        // What every test target shares: temporary directories, a quiet logger, a seeded generator.
+        .target(
+            name: "WickTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/WickTestSupport"
+        ),
+        .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux", "WickTestSupport"]),
+        .testTarget(name: "WickJSONTests", dependencies: ["WickJSON", "WickTestSupport"]),
+        .testTarget(name: "WickModelTests", dependencies: ["WickModel", "WickJSON", "WickTestSupport"]),
         .testTarget(
             name: "WickPipelineTests",
-            dependencies: ["WickPipeline", "WickModel", "WickStore", "WickIngest", "WickJSON", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WickPipeline", "WickModel", "WickStore", "WickIngest", "WickJSON", "WickTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "WickIngestTests",
             dependencies: [
-                "WickIngest", "WickModel", "WickStore", "WickJSON",
+                "WickIngest", "WickModel", "WickStore", "WickJSON", "WickTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickStore", "WickJSON", "CWickLinux"]),
+        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickStore", "WickJSON", "WickModel", "CWickLinux", "WickTestSupport"]),
     ]
 )
 

@@ -92,7 +92,7 @@ func fold(_ path: String, repetitions: Int) {
         foldSeconds.append(now() - start)
         start = now()
         for (id, records) in traces {
-            let loaded = TraceLoader.assemble(id, project: "p", records: records, scope: .summary, prices: .defaults)
+            let loaded = TraceLoader.assemble(id, project: "p", records: records, scope: .summary(metadata: PriceBook.defaults.readsMetadata), prices: .defaults)
             check &+= loaded.summary.serializedJSON().count
         }
         settleSeconds.append(now() - start)

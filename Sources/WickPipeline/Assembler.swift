@@ -247,6 +247,7 @@ public final class Assembler: Service, Sendable {
         // A bounded number per turn, so that reading the log never waits long behind settling.
         let due = state.open.takeIdle(before: cutoff, limit: configuration.settleBatch)
         state.moreDue = due.count == configuration.settleBatch
+        let prices = self.prices
         for trace in due {
             let key = trace.key
             let records: [OpenTraces.Pending]
@@ -263,7 +264,7 @@ public final class Assembler: Service, Sendable {
             let loaded = TraceLoader.assemble(trace.traceID, project: trace.project, records: sorted.map {
                 StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: trace.project,
                              keys: [], payload: $0.payload)
-            }, scope: .summary, prices: prices)
+            }, scope: .summary(metadata: prices.readsMetadata), prices: prices)
             // Late rejects are reported once: for the events this open trace read from the log.
             let fresh = Set(sorted.filter(\.fromStream).map(\.sequence))
             for (sequence, reject) in loaded.lateRejects where fresh.contains(sequence) {

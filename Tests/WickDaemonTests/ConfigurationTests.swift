@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 import WickDaemon
+import WickModel
 import WickStore
+import WickTestSupport
 
 @Suite struct ConfigurationTests {
     private var shippedFile: String { packageRoot + "/config/wick.yaml" }
@@ -42,7 +44,7 @@ import WickStore
     }
 
     @Test func flagsBeatEnvironmentBeatsFileBeatsDefaults() async throws {
-        let temp = try TemporaryDirectory("wcf")
+        let temp = TemporaryDirectory("wcf")
         let file = temp.file("wick.yaml")
         try "storage:\n  fsync: never\n  fsync-interval-ms: 7\ningest:\n  max-depth: 10\n".write(toFile: file, atomically: true, encoding: .utf8)
         let configuration = try await WickConfiguration.load(
@@ -54,6 +56,15 @@ import WickStore
         #expect(configuration.maxDepth == 10)               // file over default
         #expect(configuration.segmentMaxBytes == 128 << 20) // default
         #expect(configuration.dataDirectory == temp.path)
+    }
+
+    @Test func priceFilesAreACommaSeparatedListAndAMissingFileIsAnError() async throws {
+        let configuration = try await WickConfiguration.load(
+            file: nil, flags: ["prices.files": " a.json, my prices.json,,", "prices.defaults": "false"], environment: [:])
+        #expect(configuration.priceFiles == ["a.json", "my prices.json"])
+        #expect(!configuration.priceDefaults)
+        #expect(throws: ConfigurationError.self) { try configuration.loadPrices() }
+        #expect(try WickConfiguration().loadPrices().entries.count == PriceBook.defaults.entries.count)
     }
 
     @Test func stateDirectoryIsTheDefaultDataDirectoryUnderSystemd() async throws {

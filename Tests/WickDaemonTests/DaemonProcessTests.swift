@@ -5,6 +5,7 @@ import WickDaemon
 import WickIngest
 import WickJSON
 import WickStore
+import WickTestSupport
 
 /// `wick serve` as a child process on real sockets, with its listening line parsed.
 final class ServeProcess {
@@ -63,7 +64,7 @@ func corpus(traces: Int, seed: Int = 11) throws -> [UInt8] {
     /// SIGKILL mid-load with acks on: every line acknowledged before the kill is there after restart.
     @Test(arguments: ["interval", "always"])
     func everyAcknowledgedLineSurvivesSigkill(_ fsync: String) async throws {
-        let temp = try TemporaryDirectory("wkd")
+        let temp = TemporaryDirectory("wkd")
         let data = temp.file("data")
         let input = try corpus(traces: 2000)
         let lines = input.split(separator: 0x0A).map(Array.init)
@@ -91,7 +92,7 @@ func corpus(traces: Int, seed: Int = 11) throws -> [UInt8] {
     }
 
     @Test func sigtermDrainsAndExitsCleanly() async throws {
-        let temp = try TemporaryDirectory("wkd")
+        let temp = TemporaryDirectory("wkd")
         let data = temp.file("data")
         let daemon = try ServeProcess(dataDirectory: data)
         let input = try corpus(traces: 100)
@@ -108,7 +109,7 @@ func corpus(traces: Int, seed: Int = 11) throws -> [UInt8] {
 
 extension DaemonProcessTests {
     @Test func sighupReloadsTheLogLevel() throws {
-        let temp = try TemporaryDirectory("wkd")
+        let temp = TemporaryDirectory("wkd")
         let config = temp.file("wick.yaml")
         let log = temp.file("stderr")
         try "log:\n  level: error\n".write(toFile: config, atomically: true, encoding: .utf8)

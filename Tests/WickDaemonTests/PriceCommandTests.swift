@@ -3,6 +3,7 @@ import Testing
 import WickDaemon
 import WickIngest
 import WickJSON
+import WickTestSupport
 
 /// Prices as a user meets them: `wick prices match`, costs in `wick trace` and in the daemon's
 /// summaries, and price tables reloaded on SIGHUP.
@@ -35,7 +36,7 @@ import WickJSON
         #expect(none.status == .exited(1))
         #expect(none.output.contains("no price entry matches"))
 
-        let temp = try TemporaryDirectory("wpm")
+        let temp = TemporaryDirectory("wpm")
         let broken = temp.file("broken.json")
         try #"[{"modelName": "x"}]"#.write(toFile: broken, atomically: true, encoding: .utf8)
         let refused = try Self.wick(["prices", "match", "x", "--prices", broken])
@@ -44,7 +45,7 @@ import WickJSON
     }
 
     @Test func theDaemonPricesTracesAndReloadsItsTablesOnSighup() async throws {
-        let temp = try TemporaryDirectory("wpr")
+        let temp = TemporaryDirectory("wpr")
         let data = temp.file("data")
         let config = temp.file("wick.yaml")
         let table = temp.file("prices.json")

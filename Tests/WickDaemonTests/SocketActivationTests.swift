@@ -4,6 +4,7 @@ import WickJSON
 
 #if canImport(Glibc)
 import Glibc
+import WickTestSupport
 #endif
 
 /// The test plays systemd: it makes the sockets a `.socket` unit would, hands them to the built
@@ -35,7 +36,7 @@ import Glibc
     @Test(arguments: [(setBytes: 200_000, configuredBytes: 65_536, raised: false),
                       (setBytes: 4_096, configuredBytes: 65_536, raised: true)])
     func inheritedReceiveBufferIsNeverLowered(setBytes: Int, configuredBytes: Int, raised: Bool) throws {
-        let temp = try TemporaryDirectory()
+        let temp = TemporaryDirectory()
         let udp = try TestSocket.udpLoopback()
         defer { close(udp.fd) }
         try TestSocket.setReceiveBuffer(udp.fd, setBytes)
@@ -62,7 +63,7 @@ import Glibc
     /// their datagrams carry no sender address; NIO's datagram channel trapped on those and took the
     /// daemon down with it.
     @Test func unixDatagramFromAnUnboundSenderIsStored() throws {
-        let temp = try TemporaryDirectory()
+        let temp = TemporaryDirectory()
         let datagramPath = temp.file("d")
         let datagram = try TestSocket.unixDatagram(datagramPath)
         defer { close(datagram) }
@@ -90,7 +91,7 @@ import Glibc
 
     private func runActivated(notifyAddress: (TemporaryDirectory) -> String, order: [Kind], names: [String],
                               eventsPerSocket: Int, watchdogPings: Int) throws {
-        let temp = try TemporaryDirectory()
+        let temp = TemporaryDirectory()
         let streamPath = temp.file("s")
         let datagramPath = temp.file("d")
         let dataDirectory = temp.file("data")

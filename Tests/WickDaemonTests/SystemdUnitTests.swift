@@ -4,6 +4,7 @@ import WickDaemon
 
 #if canImport(Glibc)
 import Glibc
+import WickTestSupport
 #endif
 
 /// The units in systemd/: systemd's own checks on them, and the agreements between them and the
@@ -43,7 +44,7 @@ import Glibc
 
     @Test(.enabled(if: systemdSysusers != nil, "systemd-sysusers is not installed"))
     func sysusersEntryIsValid() throws {
-        let root = try TemporaryDirectory()
+        let root = TemporaryDirectory()
         mkdir(root.file("etc"), 0o755)
         let result = try run(Self.systemdSysusers!, ["--root=\(root.path)", "--dry-run", Self.directory + "/wick.sysusers"],
                              environment: Self.toolEnvironment)
@@ -118,7 +119,7 @@ import Glibc
         var socket: String { directory.file("wick.socket") }
 
         init() throws {
-            directory = try TemporaryDirectory("wunit")
+            directory = TemporaryDirectory("wunit")
             let binary = builtExecutable("wick")
             guard access(binary, X_OK) == 0 else { throw SetupError("no built wick at \(binary)") }
             let service = try String(contentsOfFile: SystemdUnitTests.directory + "/wick.service", encoding: .utf8)

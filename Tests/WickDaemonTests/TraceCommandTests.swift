@@ -4,6 +4,7 @@ import WickDaemon
 import WickIngest
 import WickJSON
 import WickStore
+import WickTestSupport
 
 /// `wick trace`, `wick traces` and `wick tail` as a user runs them, beside a live `wick serve`.
 @Suite(.serialized) struct TraceCommandTests {
@@ -36,7 +37,7 @@ import WickStore
     }
 
     @Test func traceTracesAndTailAgainstALiveDaemon() async throws {
-        let temp = try TemporaryDirectory("wtc")
+        let temp = TemporaryDirectory("wtc")
         let data = temp.file("data")
         let config = temp.file("wick.yaml")
         try "assembler:\n  settle-ms: 200\n".write(toFile: config, atomically: true, encoding: .utf8)
@@ -115,7 +116,7 @@ import WickStore
     /// kill -9 while traces are open: the restarted daemon's assembler resumes from its cursor and
     /// ends with a summary of every trace, equal to the fold of its events.
     @Test func sigkillMidAssemblyAndRestartEndWithEverySummary() async throws {
-        let temp = try TemporaryDirectory("wtk")
+        let temp = TemporaryDirectory("wtk")
         let data = temp.file("data")
         let config = temp.file("wick.yaml")
         // First run: nothing may settle, so the kill finds every trace open.

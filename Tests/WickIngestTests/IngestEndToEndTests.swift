@@ -6,6 +6,7 @@ import WickModel
 import WickStore
 
 @testable import WickIngest
+import WickTestSupport
 
 @Suite(.serialized) struct IngestEndToEndTests {
     @Test func corpusOverTheUnixSocketWithAcksIsStoredVerbatim() async throws {

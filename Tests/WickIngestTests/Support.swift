@@ -6,27 +6,7 @@ import Testing
 import WickStore
 
 @testable import WickIngest
-
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ prefix: String = "wi") {
-        var bytes = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "wick.test")
-    logger.logLevel = .critical
-    return logger
-}()
+import WickTestSupport
 
 /// A data store and every listener, in this process, on real sockets in a temp directory.
 final class IngestFixture {

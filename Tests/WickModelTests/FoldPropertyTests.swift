@@ -1,6 +1,7 @@
 import Testing
 import WickJSON
 @testable import WickModel
+import WickTestSupport
 
 /// Any arrival order of a trace's events folds to the same result, provided events that tie (same
 /// envelope timestamp, both creates or both updates) keep their relative order: that tie is the one
@@ -149,10 +150,10 @@ import WickJSON
                 let line = spec.line
                 full.append(try IngestionEvent.decode(line, sequence: UInt64(sequence), receiveTime: 0, project: "p").get())
                 summary.append(try IngestionEvent.decode(line, sequence: UInt64(sequence), receiveTime: 0, project: "p",
-                                                         scope: .summary).get())
+                                                         scope: .summary()).get())
             }
-            let a = TraceSummary(TraceFold.fold(traceID: "t1", full), project: "p", lastReceived: 0)
-            let b = TraceSummary(TraceFold.fold(traceID: "t1", summary), project: "p", lastReceived: 0)
+            let a = TraceSummary(TraceFold.fold(traceID: "t1", full, prices: .defaults), project: "p", lastReceived: 0)
+            let b = TraceSummary(TraceFold.fold(traceID: "t1", summary, prices: .defaults), project: "p", lastReceived: 0)
             #expect(a == b, "round \(round)")
         }
     }
@@ -165,7 +166,7 @@ import WickJSON
     ])
     func summaryScopeRejectsWhatFullRejects(_ line: String) {
         let full = IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p")
-        let summary = IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p", scope: .summary)
+        let summary = IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p", scope: .summary())
         guard case .failure(let a) = full, case .failure(let b) = summary else {
             Issue.record("both scopes must reject \(line)")
             return

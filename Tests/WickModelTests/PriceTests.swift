@@ -341,6 +341,28 @@ import WickJSON
 
     // MARK: - In traces
 
+    @Test func aTierOnMetadataMakesTheSummaryDecodeKeepMetadata() throws {
+        let table = """
+            [{"modelName": "m", "matchPattern": "m", "pricingTiers": [
+              {"name": "Standard", "isDefault": true, "priority": 0, "conditions": [], "prices": {"input": 1}},
+              {"name": "Batch", "isDefault": false, "priority": 1,
+               "conditions": [{"source": "metadata", "key": "mode", "operator": "in", "values": ["batch"]}],
+               "prices": {"input": 0.5}}]}]
+            """
+        let book = try PriceBook.load([("user.json", Array(table.utf8))], includeDefaults: false)
+        #expect(book.readsMetadata)
+        #expect(!PriceBook.defaults.readsMetadata)
+        let line = #"{"id":"e","type":"generation-create","timestamp":"2026-01-01T00:00:00Z","#
+            + #""body":{"id":"g","traceId":"t","model":"m","metadata":{"mode":"batch"},"usageDetails":{"input":4}}}"#
+        func cost(_ scope: DecodeScope) throws -> String? {
+            let event = try IngestionEvent.decode(Array(line.utf8), sequence: 1, receiveTime: 0, project: "p", scope: scope).get()
+            return TraceSummary(TraceFold.fold(traceID: "t", [event], prices: book), project: "p", lastReceived: 0).totalCost?.text
+        }
+        #expect(try cost(.full) == "2")
+        #expect(try cost(.summary(metadata: book.readsMetadata)) == "2")
+        #expect(try cost(.summary()) == "4")  // without the metadata the tier cannot apply
+    }
+
     @Test func foldedTracesCarryComputedAndProvidedCosts() throws {
         let events = [
             event("e1", .traceCreate, at: 0, ["id": "t1", "name": "chat"]),

@@ -1,6 +1,7 @@
 import Testing
 import WickJSON
 @testable import WickModel
+import WickTestSupport
 
 @Suite struct TreeTests {
     func observation(_ id: String, parent: String?, at milliseconds: Int64) -> Observation {

@@ -6,6 +6,7 @@ import WickModel
 import WickStore
 
 @testable import WickPipeline
+import WickTestSupport
 
 /// The assembler on a real store: settling, late events, restarts, the byte cap, bad input.
 @Suite struct AssemblerTests {

@@ -7,27 +7,7 @@ import WickModel
 import WickStore
 
 @testable import WickPipeline
-
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ prefix: String = "wp") {
-        var bytes = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "wick.test")
-    logger.logLevel = .critical
-    return logger
-}()
+import WickTestSupport
 
 /// A real store in a temp directory, lines appended through the ingest hot path, and an assembler
 /// tailing it with millisecond timers.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 /// The path of an executable built beside the test bundle.
 func builtExecutable(_ name: String) -> String {
@@ -34,7 +35,7 @@ func builtExecutable(_ name: String) -> String {
             }.max() ?? 0
             #expect(durable > 0, "round \(round): the writer reported nothing durable")
 
-            let store = try DataStore.open(directory, configuration: testConfiguration(), logger: testLogger)
+            let store = try DataStore.open(directory, configuration: testConfiguration(), logger: quietLogger)
             let end = store.events.nextSequence - 1
             store.close()
             #expect(end >= durable, "round \(round) (\(mode)): \(durable) reported durable, only \(end) recovered")

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 /// The document store beside the index: what the assembler keeps its summaries in.
 @Suite struct DocumentTests {
@@ -19,7 +20,7 @@ import Testing
 
     @Test func documentsAreOrderedRewrittenAndDeleted() throws {
         let temp = TemporaryDirectory()
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         defer { store.close() }
         try store.commitDocuments([
             write("c", "3", order: 1), write("a", "1", order: 3), write("b", "2", order: 2),
@@ -49,13 +50,13 @@ import Testing
 
     @Test func documentsAndCursorsSurviveAReindex() async throws {
         let temp = TemporaryDirectory()
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         _ = try await store.events.append(batch(0..<100))
         try store.commitDocuments([write("kept", "yes", order: 1)], cursor: ("assembler", 50))
         store.close()
 
         _ = try Reindex.run(temp.dataDirectory)
-        let again = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let again = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         defer { again.close() }
         #expect(try again.document(namespace: 1, key: Array("kept".utf8)) == Array("yes".utf8))
         #expect(try walk(again, 1) == ["kept"])

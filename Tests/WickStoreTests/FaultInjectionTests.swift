@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 /// Faults a real disk cannot produce on demand (ENOSPC, EIO on the Nth fsync), injected through the
 /// store's syscall layer in debug builds.
@@ -14,7 +15,7 @@ import Testing
         configuration.log.faults = faults
         configuration.log.diskFullRetryMilliseconds = 10
         configuration.log.maxPendingBytes = 4096
-        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: quietLogger)
         _ = try await store.events.append(batch(0..<10))
 
         faults.add(.init(call: .write, pathContains: "/log/", times: .max, errno: .noSpace))
@@ -56,7 +57,7 @@ import Testing
         let faults = FaultInjector()
         var configuration = testConfiguration()
         configuration.log.faults = faults
-        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: quietLogger)
         _ = try await store.events.append(batch(0..<10))
         faults.add(.init(call: .fsync, pathContains: ".wseg", times: 1, errno: .io))
         do {
@@ -74,7 +75,7 @@ import Testing
         store.close()
 
         // Start-up seals the abandoned segment; everything acknowledged is there.
-        let reopened = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let reopened = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         #expect(reopened.events.recovery.sealedOnRecovery == 1)
         reopened.close()
         let numbers = Set(try allRecords(temp.dataDirectory).compactMap(\.n))

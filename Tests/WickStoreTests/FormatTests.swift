@@ -2,6 +2,7 @@ import CWickLinux
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 @Suite struct FormatTests {
     @Test func crc32cKnownVectors() {

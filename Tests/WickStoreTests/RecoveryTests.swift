@@ -3,13 +3,14 @@ import Logging
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 @Suite struct RecoveryTests {
     /// Writes `count` records in commits of `perCommit` into a log directory with small frames, and
     /// closes it (the last segment stays unsealed, as after a crash).
     private func writeLog(at directory: DataDirectory, count: Int, perCommit: Int, segmentBytes: Int64 = 1 << 30) async throws {
         let store = try DataStore.open(directory, configuration: testConfiguration(frameBytes: 3000, segmentBytes: segmentBytes),
-                                       logger: testLogger)
+                                       logger: quietLogger)
         var n = 0
         while n < count {
             let end = min(count, n + perCommit)
@@ -38,7 +39,7 @@ import Testing
         for cut in start...original.count {
             _ = FileManager.default.createFile(atPath: cutPath, contents: Data(original[..<cut]))
             let recovered = try LogRecovery.recover(directory: logDirectory, kind: .raw, retiredBelow: 0, clock: .system,
-                                                    faults: nil, logger: testLogger)
+                                                    faults: nil, logger: quietLogger)
             // Everything in frames wholly before the cut survives; nothing after.
             let kept = frames.filter { $0.offset + $0.frameLength <= Int64(cut) }
             let keptRecords = kept.reduce(0) { $0 + Int($1.recordCount) }
@@ -60,7 +61,7 @@ import Testing
         let size = try #require(FileManager.default.fileSize(path))
         // Tear the last frame in half, then keep appending.
         try FileHandle(forWritingTo: URL(fileURLWithPath: path)).truncate(atOffset: UInt64(size - 100))
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(frameBytes: 3000), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(frameBytes: 3000), logger: quietLogger)
         #expect(store.events.recovery.truncatedBytes > 0)
         #expect(store.events.recovery.droppedFrames == 1)
         let survivors = store.events.nextSequence - 1
@@ -125,7 +126,7 @@ import Testing
         bytes[Int(victim.offset) + FrameHeader.size + 3] ^= 0x55
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
 
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(frameBytes: 3000), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(frameBytes: 3000), logger: quietLogger)
         #expect(store.events.recovery.damagedRanges == 1)
         #expect(store.events.recovery.truncatedBytes == 0)
         #expect(store.events.nextSequence == 201)
@@ -154,7 +155,7 @@ import Testing
 
         // Deleting it outright: the next open rebuilds it.
         try FileManager.default.removeItem(atPath: temp.dataDirectory.indexPath)
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         #expect(store.indexRecovery.framesIndexed > 0)
         #expect(try store.records(for: traceKey(77)).compactMap(\.n) == Array(72..<80))
         store.close()
@@ -164,7 +165,7 @@ import Testing
         // A corrupt index file is thrown away and rebuilt, never a reason to refuse to start.
         _ = FileManager.default.createFile(atPath: temp.dataDirectory.indexPath, contents: Data(repeating: 0xAB, count: 8192))
         try? FileManager.default.removeItem(atPath: temp.dataDirectory.indexPath + "-lock")
-        let again = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let again = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         #expect(again.indexRecovery.rebuilt)
         #expect(try again.records(for: traceKey(80)).compactMap(\.n) == Array(80..<88))
         again.close()
@@ -176,7 +177,7 @@ import Testing
         let path = try #require(segmentFiles(temp.dataDirectory.logDirectory).last)
         let size = try #require(FileManager.default.fileSize(path))
         try FileHandle(forWritingTo: URL(fileURLWithPath: path)).truncate(atOffset: UInt64(size / 2))
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(frameBytes: 3000), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(frameBytes: 3000), logger: quietLogger)
         #expect(store.indexRecovery.rebuilt)
         let survivors = Int(store.events.nextSequence - 1)
         #expect(survivors < 100)

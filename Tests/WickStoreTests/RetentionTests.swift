@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 @Suite struct RetentionTests {
     private func entry(_ id: UInt64, first: UInt64, count: UInt64, bytes: Int64, maxTime: Int64) -> CatalogEntry {
@@ -57,7 +58,7 @@ import Testing
         var configuration = testConfiguration(segmentBytes: 8 << 10)
         configuration.retention = RetentionPolicy(maxAgeMilliseconds: 1)
         configuration.maintenanceIntervalMilliseconds = 20
-        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: quietLogger)
         defer { store.close() }
         try store.setCursor("replay", to: 1)
         for chunk in 0..<16 {
@@ -96,7 +97,7 @@ import Testing
         var configuration = testConfiguration(segmentBytes: 8 << 10)
         configuration.retention = RetentionPolicy(maxBytes: 24 << 10)
         configuration.maintenanceIntervalMilliseconds = 20
-        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: quietLogger)
         try store.setCursor("slow-consumer", to: 1)
         for chunk in 0..<20 {
             _ = try await store.events.append(batch(chunk * 30..<(chunk + 1) * 30))

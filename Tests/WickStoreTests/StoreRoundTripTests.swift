@@ -3,12 +3,13 @@ import Synchronization
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
 @Suite struct StoreRoundTripTests {
     @Test func appendCloseReopenReadBack() async throws {
         let temp = TemporaryDirectory()
         let directory = temp.dataDirectory
-        let store = try DataStore.open(directory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: testLogger)
+        let store = try DataStore.open(directory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: quietLogger)
         var expected: [Range<UInt64>] = []
         for chunk in 0..<20 {
             expected.append(try await store.events.append(batch(chunk * 50..<(chunk + 1) * 50)))
@@ -30,7 +31,7 @@ import Testing
         }
 
         // Reopened, appends continue the sequence.
-        let again = try DataStore.open(directory, configuration: testConfiguration(), logger: testLogger)
+        let again = try DataStore.open(directory, configuration: testConfiguration(), logger: quietLogger)
         let more = try await again.events.append(batch(1000..<1010))
         #expect(more == 1001..<1011)
         again.close()
@@ -41,7 +42,7 @@ import Testing
     /// segment of the writing store, and sequences the log does not have.
     @Test func frameCacheReadsRecordsBackBySequence() async throws {
         let temp = TemporaryDirectory()
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: quietLogger)
         defer { store.close() }
         for chunk in 0..<10 { _ = try await store.events.append(batch(chunk * 100..<(chunk + 1) * 100)) }
         #expect(store.events.segments.count > 3)
@@ -63,7 +64,7 @@ import Testing
 
     @Test func lookupByKeyFindsEveryRecordIndexedOrNot() async throws {
         let temp = TemporaryDirectory()
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         defer { store.close() }
         for chunk in 0..<10 {
             _ = try await store.events.append(batch(chunk * 40..<(chunk + 1) * 40))
@@ -90,12 +91,12 @@ import Testing
         let temp = TemporaryDirectory()
         let directory = temp.dataDirectory
         let configuration = testConfiguration(segmentBytes: 16 << 20)
-        var store = try DataStore.open(directory, configuration: configuration, logger: testLogger)
+        var store = try DataStore.open(directory, configuration: configuration, logger: quietLogger)
         _ = try await store.events.append(batch(0..<200))
         store.close()
         // The index as it was at sequence 201, as after a crash between a commit and its indexing.
         let stale = try Data(contentsOf: URL(fileURLWithPath: directory.indexPath))
-        store = try DataStore.open(directory, configuration: configuration, logger: testLogger)
+        store = try DataStore.open(directory, configuration: configuration, logger: quietLogger)
         _ = try await store.events.append(batch(200..<400))
         store.close()
         try stale.write(to: URL(fileURLWithPath: directory.indexPath))
@@ -123,7 +124,7 @@ import Testing
     @Test func aLongLivedReaderSeesNewSegmentsAndForgetsDeletedOnes() async throws {
         let temp = TemporaryDirectory()
         let directory = temp.dataDirectory
-        let store = try DataStore.open(directory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: testLogger)
+        let store = try DataStore.open(directory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: quietLogger)
         _ = try await store.events.append(batch(0..<200))
         let reader = try StoreReader(directory)
         #expect(try reader.records(for: IndexKey(space: traceSpace, "trace-2")).compactMap(\.n) == Array(16..<24))
@@ -144,7 +145,7 @@ import Testing
 
     @Test func indexHighWaterMarkTrailsByAtMostOneCommit() async throws {
         let temp = TemporaryDirectory()
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         for chunk in 0..<10 {
             _ = try await store.events.append(batch(chunk * 30..<(chunk + 1) * 30))
         }
@@ -157,7 +158,7 @@ import Testing
     @Test func fsyncPoliciesAllCompleteAppends() async throws {
         for mode in SegmentLog.Configuration.FsyncMode.allCases {
             let temp = TemporaryDirectory()
-            let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(fsync: mode), logger: testLogger)
+            let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(fsync: mode), logger: quietLogger)
             let range = try await store.events.append(batch(0..<100))
             #expect(range == 1..<101)
             #expect(store.events.durableSequence >= 101)
@@ -174,11 +175,11 @@ import Testing
 
     @Test func secondWriterIsRefusedAndReindexRefusesWhileOpen() throws {
         let temp = TemporaryDirectory()
-        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
         defer { store.close() }
         #expect(temp.dataDirectory.isLocked)
         do {
-            _ = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: testLogger)
+            _ = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(), logger: quietLogger)
             Issue.record("a second writer opened the directory")
         } catch {
             #expect(error.code == .locked)
@@ -196,7 +197,7 @@ import Testing
         let temp = TemporaryDirectory()
         var configuration = testConfiguration(segmentBytes: 1 << 30)
         configuration.log.maxSegmentAgeMilliseconds = 30
-        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: quietLogger)
         _ = try await store.events.append(batch(0..<10))
         try await Task.sleep(for: .milliseconds(200))
         _ = try await store.events.append(batch(10..<20))
@@ -212,7 +213,7 @@ import Testing
         let temp = TemporaryDirectory()
         var configuration = testConfiguration(segmentBytes: 1 << 30)
         configuration.indexInitialMapBytes = 64 << 10
-        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: testLogger)
+        let store = try DataStore.open(temp.dataDirectory, configuration: configuration, logger: quietLogger)
         for chunk in 0..<40 {
             _ = try await store.events.append(batch(chunk * 100..<(chunk + 1) * 100))
         }

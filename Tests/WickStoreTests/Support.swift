@@ -3,32 +3,11 @@ import Logging
 import Testing
 
 @testable import WickStore
+import WickTestSupport
 
-/// A fresh directory under /tmp (short, so Unix socket paths inside it stay under 108 bytes),
-/// removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ prefix: String = "wick") {
-        let template = "/tmp/\(prefix)-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
+extension TemporaryDirectory {
     var dataDirectory: DataDirectory { DataDirectory(path + "/data") }
 }
-
-let testLogger: Logger = {
-    var logger = Logger(label: "wick.test")
-    logger.logLevel = .critical
-    return logger
-}()
 
 let traceSpace = KeySpace(rawValue: 1)
 let eventSpace = KeySpace(rawValue: 2)
@@ -70,19 +49,6 @@ func batch(_ range: Range<Int>, time: Int64 = 1_000_000, project: String = "defa
                      keys: [traceKey(n), IndexKey(space: eventSpace, "event-\(n)")], payload: payload(n))
     }
     return batch
-}
-
-/// A small deterministic generator (tests need reproducible randomness).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Every event-log record, in order, read from disk by a fresh reader.

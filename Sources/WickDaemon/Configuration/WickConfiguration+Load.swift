@@ -91,8 +91,7 @@ extension WickConfiguration {
         settleMilliseconds = try reader.int64("assembler.settle-ms", settleMilliseconds, 1...86_400_000)
         assemblerMaxOpenBytes = try reader.int("assembler.max-open-bytes", assemblerMaxOpenBytes, (1 << 20)...(64 << 30))
         assemblerCommitMilliseconds = try reader.int64("assembler.commit-ms", assemblerCommitMilliseconds, 1...60_000)
-        priceFiles = try reader.string("prices.files", priceFiles.joined(separator: ","))
-            .split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }.filter { !$0.isEmpty }
+        priceFiles = reader.list("prices.files", priceFiles)
         priceDefaults = try reader.choice("prices.defaults", priceDefaults ? "true" : "false", ["true", "false"]) == "true"
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))
@@ -107,6 +106,15 @@ private struct ValueReader {
 
     func string(_ key: String, _ fallback: String) throws -> String {
         values[key] ?? fallback
+    }
+
+    /// A comma-separated list; blanks around the items are dropped, and so are empty items.
+    func list(_ key: String, _ fallback: [String]) -> [String] {
+        guard let text = values[key] else { return fallback }
+        return text.split(separator: ",").compactMap { item in
+            let trimmed = item.drop { $0 == " " }.reversed().drop { $0 == " " }
+            return trimmed.isEmpty ? nil : String(trimmed.reversed())
+        }
     }
 
     func project(_ key: String, _ fallback: String, allowEmpty: Bool = false) throws -> String {

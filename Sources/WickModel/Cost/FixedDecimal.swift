@@ -176,8 +176,4 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public var json: JSONNumber {
         JSONNumber(description) ?? JSONNumber(0)
     }
-
-    public var doubleValue: Double {
-        Double(description) ?? 0
-    }
 }

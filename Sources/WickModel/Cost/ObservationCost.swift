@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 
 /// What an observation cost, in USD, and how that was decided (reference §3.4). A class, so that an
 /// observation carries one reference, not the whole record, through folding and sorting.

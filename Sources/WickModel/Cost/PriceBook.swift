@@ -8,6 +8,8 @@ public final class PriceBook: Sendable {
     public let entries: [PriceEntry]
     /// Where the tables came from, in precedence order.
     public let sources: [String]
+    /// Some tier has a condition on metadata: pricing then reads observations' metadata.
+    public let readsMetadata: Bool
     private let cache = Mutex<[String: Int]>([:])
     /// Past this many distinct names the cache starts over (names are client-chosen).
     static let cacheLimit = 10_000
@@ -15,6 +17,11 @@ public final class PriceBook: Sendable {
     public init(entries: [PriceEntry], sources: [String]) {
         self.entries = entries
         self.sources = sources
+        readsMetadata = entries.contains { entry in
+            entry.tiers.contains { tier in
+                tier.conditions.contains { if case .attribute(.metadata, _, _) = $0 { true } else { false } }
+            }
+        }
     }
 
     /// No prices: only costs the clients provide.

@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 
 /// One model's prices, as Langfuse's price table holds them (reference §3.1): a full-match pattern
 /// over model names and pricing tiers, the default last. A class: every priced observation refers
@@ -26,17 +26,15 @@ public final class PriceEntry: Sendable {
 }
 
 public struct PricingTier: Sendable {
-    public var id: String
-    public var name: String
-    public var isDefault: Bool
-    public var priority: Int
-    public var conditions: [TierCondition]
+    public let id: String
+    public let name: String
+    public let isDefault: Bool
+    public let priority: Int
+    public let conditions: [TierCondition]
     /// USD per unit of each usage key.
-    public var prices: [String: FixedDecimal] {
-        didSet { needsRounding = prices.values.contains { $0.hasMorePlaces(than: CostCalculator.places) } }
-    }
-    /// Some price has more than 12 decimal places, so costs need rounding.
-    public private(set) var needsRounding: Bool
+    public let prices: [String: FixedDecimal]
+    /// Some price has more than 12 decimal places, so costs need rounding (most have at most 10).
+    public let needsRounding: Bool
 
     public init(id: String, name: String, isDefault: Bool, priority: Int, conditions: [TierCondition], prices: [String: FixedDecimal]) {
         self.id = id

@@ -45,11 +45,11 @@ extension IngestionEvent {
 
 /// How much of a body a decode builds. Every field is checked against the schema either way, so
 /// late rejects are the same; `summary` leaves out the values no trace summary reads (input,
-/// output, status message, comment, and metadata except where pricing reads it), for the
-/// assembler, which only writes summaries.
-public enum DecodeScope: Sendable {
+/// output, status message, comment, metadata), for the assembler, which only writes summaries.
+/// Observations keep their metadata when `metadata` is set: a price tier that reads metadata needs it.
+public enum DecodeScope: Sendable, Equatable {
     case full
-    case summary
+    case summary(metadata: Bool = false)
 }
 
 extension EventBody {
@@ -191,9 +191,8 @@ struct BodyDecoder {
     let type: EventType
     let keys: BodyKey.Set
     let full: Bool
-    /// Pricing reads an observation's model, model parameters and metadata (tier conditions), so a
-    /// summary decode keeps them for the bodies that carry a model.
-    let priced: Bool
+    /// Whether an observation's metadata is kept (always for a full decode).
+    let metadata: Bool
     var body = EventBody()
 
     init(buffer: UnsafeRawBufferPointer, type: EventType, scope: DecodeScope) {
@@ -201,7 +200,7 @@ struct BodyDecoder {
         self.type = type
         keys = BodyKey.keys(for: type)
         full = scope == .full
-        priced = full || keys.has(.model)
+        metadata = full || scope == .summary(metadata: true)
     }
 
     /// Prompts and completions longer than this stay JSON text until read.
@@ -217,7 +216,7 @@ struct BodyDecoder {
         case .timestamp: body.timestamp = try optionalTimestamp(field, key)
         case .environment: body.environment = try optionalString(field, key)
         case .metadata:
-            if priced { body.metadata = null ? nil : ValidatedJSON.value(field, in: buffer) }
+            if metadata { body.metadata = null ? nil : ValidatedJSON.value(field, in: buffer) }
         case .input:
             if full { body.input = null ? nil : ValidatedJSON.value(field, in: buffer, deferringAbove: Self.deferAbove) }
         case .output:

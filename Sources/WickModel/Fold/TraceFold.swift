@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 
 /// Everything one trace's events fold to.
 public struct FoldedTrace: Sendable, Hashable {

@@ -2,6 +2,7 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+import WickTestSupport
 #endif
 
 /// A process started with posix_spawn, so that the test decides exactly which descriptors it gets
@@ -159,7 +160,7 @@ final class ChildProcess {
 /// Runs a command to completion (bounded by `timeout`, then killed), with stdout and stderr in files.
 func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
          timeout: Duration = .seconds(60)) throws -> (termination: ChildProcess.Termination?, output: String, errors: String) {
-    let directory = try TemporaryDirectory("wrun")
+    let directory = TemporaryDirectory("wrun")
     let child = try ChildProcess(executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment,
                                  stdoutPath: directory.file("out"), stderrPath: directory.file("err"))
     defer { child.kill() }

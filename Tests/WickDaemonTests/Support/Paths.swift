@@ -37,25 +37,6 @@ func toolOnPath(_ name: String) -> String? {
     return nil
 }
 
-/// A fresh directory under /tmp (short, so Unix socket paths inside it stay far below the 108 bytes
-/// of sun_path), removed with everything in it when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ prefix: String = "wsa") throws {
-        var bytes = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { throw SetupError.system("mkdtemp") }
-        path = String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
-
 /// Polls `condition` until it holds or `timeout` passes; true when it held.
 func waitUntil(_ timeout: Duration, every interval: Duration = .milliseconds(20), _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout

@@ -1,12 +1,14 @@
+import WickTestSupport
+
 /// A grammar-based generator of JSON texts, mostly valid, with occasional deliberate faults (lone surrogates,
 /// raw control bytes, bad numbers, trailing commas, huge numbers) so both verdicts get exercised.
 struct RandomJSON {
-    var rng: SplitMix64
+    var rng: SplitMix
     /// How often (out of 1000) a generated token is deliberately broken.
     var faultPerMille = 4
 
     init(seed: UInt64) {
-        rng = SplitMix64(seed: seed)
+        rng = SplitMix(seed: seed)
     }
 
     mutating func chance(_ perMille: Int) -> Bool {
