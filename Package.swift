@@ -135,7 +135,7 @@ let package = Package(
         // What every test target shares: temporary directories, a quiet logger, a seeded generator.
         .target(
             name: "WickTestSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["WickJSON", "WickModel", .product(name: "Logging", package: "swift-log")],
             path: "Tests/WickTestSupport"
         ),
         .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux", "WickTestSupport"]),

@@ -42,12 +42,21 @@ public final class Assembler: Service, Sendable {
     private let thread = Mutex<WorkerThread?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let priceBook: Mutex<PriceBook>
+    private let configs: Mutex<ScoreConfigs>
 
-    public init(store: DataStore, configuration: Configuration = Configuration(), prices: PriceBook, logger: Logger) {
+    public init(store: DataStore, configuration: Configuration = Configuration(), prices: PriceBook,
+                scoreConfigs: ScoreConfigs = .none, logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
         priceBook = Mutex(prices)
+        configs = Mutex(scoreConfigs)
+    }
+
+    /// The score configs scores are checked against as they settle (reloaded like the prices).
+    public var scoreConfigs: ScoreConfigs {
+        get { configs.withLock { $0 } }
+        set { configs.withLock { $0 = newValue } }
     }
 
     /// The prices traces settle with; a reload replaces them (traces already settled keep theirs
@@ -234,9 +243,9 @@ public final class Assembler: Service, Sendable {
     /// Every durable event of a trace, from the store.
     private func storedRecords(project: String, traceID: String, fromStream: ClosedRange<UInt64>?) throws -> [OpenTraces.Pending] {
         try store.records(for: TraceDocuments.traceIndexKey(traceID))
-            .filter { $0.kind == .rawEvent && $0.project == project }
+            .filter { ($0.kind == .rawEvent || $0.kind == .compactedDocument) && $0.project == project }
             .map { OpenTraces.Pending(sequence: $0.sequence, receiveTime: $0.receiveTime, payload: $0.payload,
-                                      fromStream: fromStream?.contains($0.sequence) ?? false) }
+                                      fromStream: fromStream?.contains($0.sequence) ?? false, kind: $0.kind) }
     }
 
     // MARK: - Settling
@@ -262,9 +271,9 @@ public final class Assembler: Service, Sendable {
             let sorted = records.sorted { $0.sequence < $1.sequence }
             // Only the summary is stored: the decode leaves out what no summary reads.
             let loaded = TraceLoader.assemble(trace.traceID, project: trace.project, records: sorted.map {
-                StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: trace.project,
+                StoredRecord(sequence: $0.sequence, kind: $0.kind, receiveTime: $0.receiveTime, project: trace.project,
                              keys: [], payload: $0.payload)
-            }, scope: .summary(metadata: prices.readsMetadata), prices: prices)
+            }, scope: .summary(metadata: prices.readsMetadata), prices: prices, scoreConfigs: scoreConfigs)
             // Late rejects are reported once: for the events this open trace read from the log.
             let fresh = Set(sorted.filter(\.fromStream).map(\.sequence))
             for (sequence, reject) in loaded.lateRejects where fresh.contains(sequence) {
@@ -300,7 +309,7 @@ public final class Assembler: Service, Sendable {
 
     /// A spilled trace's events, read back from the log by sequence number.
     private func readBack(_ trace: OpenTraces.Trace, through frames: FrameCache?) throws -> [OpenTraces.Pending] {
-        guard let frames else {
+        guard let frames, !trace.hasCompacted else {
             return try storedRecords(project: trace.project, traceID: trace.traceID,
                                      fromStream: trace.firstStreamSequence...trace.lastStreamSequence)
         }

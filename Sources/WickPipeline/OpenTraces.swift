@@ -1,3 +1,4 @@
+import WickStore
 /// The traces the assembler holds open: their not-yet-settled events, when they last heard of
 /// them, and the bytes they take. A trace settles once idle for the settle timeout (receive time);
 /// when the byte cap is passed, the traces idle longest drop their events (spill) and read them
@@ -9,6 +10,8 @@ struct OpenTraces {
         var payload: [UInt8]
         /// Read from the log's stream now (not loaded back from the store when the trace reopened).
         var fromStream: Bool
+        /// A raw event, or (loaded at a reopen) the compacted document of the trace's earlier events.
+        var kind: RecordKind = .rawEvent
     }
 
     /// A trace's key (project, 0, trace id) hashed as one run of bytes.
@@ -35,6 +38,9 @@ struct OpenTraces {
         var bytes = 0
         var spilled = false
         var reopened = false
+        /// Loaded a compacted document at its reopen: its number is not a raw sequence number, so
+        /// a spilled trace reads back by key, not by sequence.
+        var hasCompacted = false
         var isOpen = true
 
         init(key: [UInt8], project: String, traceID: String, firstStreamSequence: UInt64) {
@@ -68,6 +74,7 @@ struct OpenTraces {
     mutating func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64, earlier: [Pending]) -> Trace {
         let trace = Trace(key: key, project: project, traceID: traceID, firstStreamSequence: firstSequence)
         trace.reopened = !earlier.isEmpty
+        trace.hasCompacted = earlier.contains { $0.kind == .compactedDocument }
         for record in earlier.sorted(by: { $0.sequence < $1.sequence }) where trace.sequences.last != record.sequence {
             trace.bytes += record.payload.count + Self.recordOverhead
             trace.records.append(record)

@@ -7,6 +7,7 @@ import Glibc
 ///     <root>/LOCK             held by the daemon (flock) while it runs
 ///     <root>/log/             the event log: segment files <id>.wseg
 ///     <root>/dead-letter/     rejected inputs with their reasons: segment files
+///     <root>/compacted/       compacted segments: one document per trace (tmp/ holds unpublished ones)
 ///     <root>/index.lmdb       the LMDB index (derived: rebuilt from log/ when missing or behind)
 ///     <root>/runtime.json     where the running daemon listens (written at start, for `wick stats`)
 public struct DataDirectory: Sendable, Hashable {
@@ -21,6 +22,9 @@ public struct DataDirectory: Sendable, Hashable {
     public var lockPath: String { root + "/LOCK" }
     public var logDirectory: String { root + "/log" }
     public var deadLetterDirectory: String { root + "/dead-letter" }
+    public var compactedDirectory: String { root + "/compacted" }
+    /// Where a compacted segment is written before it is published by a rename.
+    var compactedStagingDirectory: String { root + "/compacted/tmp" }
     public var indexPath: String { root + "/index.lmdb" }
     public var runtimePath: String { root + "/runtime.json" }
 

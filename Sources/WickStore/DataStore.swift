@@ -20,6 +20,8 @@ public final class DataStore: Sendable {
         public var maintenanceIntervalMilliseconds: Int64 = 60_000
         /// LMDB map size to start with; doubled whenever it fills.
         public var indexInitialMapBytes = 256 << 20
+        /// zstd level of compacted segments (written in the background, read often: worth a higher level).
+        public var compactionCompressionLevel: Int32 = 3
 
         public init() {}
     }
@@ -30,11 +32,13 @@ public final class DataStore: Sendable {
     let index: IndexStore
     let indexer: Indexer
     private let lock: DirectoryLock
-    private let logger: Logger
+    let logger: Logger
     public let configuration: Configuration
     private let retention: Mutex<(events: RetentionPolicy, deadLetters: RetentionPolicy)>
     /// What opening found and did about the index.
     public let indexRecovery: IndexRecovery
+    /// The compacted segments (for lookups) and the id the next one gets.
+    let compaction: Mutex<(segments: [SegmentInfo], nextID: UInt64)>
 
     public struct IndexRecovery: Sendable, Equatable {
         /// The index was missing, unreadable, or ahead of the log, and was built again.
@@ -42,6 +46,8 @@ public final class DataStore: Sendable {
         public var reason: String? = nil
         /// Frames indexed at start-up to catch up with the log.
         public var framesIndexed = 0
+        /// Compacted segments published before a crash and indexed at start-up.
+        public var compactedRolledForward = 0
     }
 
     /// Opens (creating if needed) and recovers a data directory, then starts its writer threads.
@@ -87,6 +93,16 @@ public final class DataStore: Sendable {
             events.close()
             throw error
         }
+        do throws(StorageError) {
+            indexRecovery.compactedRolledForward = try Self.reconcileCompacted(
+                index: index, directory: directory, rawSegments: events.segments, logger: logger)
+        } catch {
+            events.close()
+            deadLetters.close()
+            throw error
+        }
+        let compacted = CompactedSegments.infos(in: directory)
+        compaction = Mutex((compacted, max(CompactedSegments.firstID, (compacted.last?.id ?? 0) + 1)))
         self.indexRecovery = indexRecovery
         retention = Mutex((configuration.retention, configuration.deadLetterRetention))
         indexer.start(interval: configuration.maintenanceIntervalMilliseconds) { [weak self] in
@@ -154,7 +170,8 @@ public final class DataStore: Sendable {
         }
         try index.environment.withWrite { (txn) throws(StorageError) in
             let onDisk = Set(recovered.catalog.map(\.segmentID))
-            for entry in try index.segments(txn: txn) where !onDisk.contains(entry.segmentID) {
+            for entry in try index.segments(txn: txn)
+            where !onDisk.contains(entry.segmentID) && !CompactedSegments.contains(entry.segmentID) {
                 try index.removeSegment(entry.segmentID, txn: txn)
             }
             for entry in recovered.catalog { try index.putSegment(entry, txn: txn) }
@@ -177,9 +194,13 @@ public final class DataStore: Sendable {
     /// The index's high-water mark: every record below it is indexed.
     public var indexHighWaterMark: UInt64 { indexer.highWaterMark.load(ordering: .acquiring) }
 
-    /// Records of the event log that carry `key`, in sequence order.
+    /// Records that carry `key`, in sequence order: raw events, and compacted records in place of
+    /// the raw ones they replaced.
     public func records(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
-        try lookup().records(for: key)
+        // A compaction may publish and release between reading the index and reading a file: the
+        // second look sees the index after it.
+        if let records = try lookup().records(for: key) { return records }
+        return try lookup().records(for: key) ?? []
     }
 
     public func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
@@ -188,12 +209,12 @@ public final class DataStore: Sendable {
 
     /// The records of one frame (a location from `locations(for:)`), checksum verified.
     public func records(at location: FrameLocation) throws(StorageError) -> [StoredRecord] {
-        try KeyLookup.records(at: location, in: events.segments)
+        try KeyLookup.records(at: location, in: events.segments + compaction.withLock { $0.segments })
     }
 
     private func lookup() -> KeyLookup {
-        KeyLookup(index: index, segments: events.segments, highWaterMark: indexHighWaterMark,
-                  liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })
+        KeyLookup(index: index, segments: events.segments, compacted: compaction.withLock { $0.segments },
+                  highWaterMark: indexHighWaterMark, liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })
     }
 
     /// Where consumer `name` has got to (the next sequence number it will read); nil if it never set one.
@@ -240,6 +261,7 @@ public final class DataStore: Sendable {
         do {
             try applyRetention(to: events, policy: policies.events, indexed: true)
             try applyRetention(to: deadLetters, policy: policies.deadLetters, indexed: false)
+            try releaseCompacted()
         } catch {
             logger.error("retention.failed", metadata: ["error": "\(error)"])
         }

@@ -4,7 +4,10 @@
 /// keys share index entries and a retired segment's entries may still be in flight.
 struct KeyLookup {
     let index: IndexStore?
+    /// The event log's segments, oldest first.
     let segments: [SegmentInfo]
+    /// Compacted segments (ids from `CompactedSegments.firstID`), which only the index points into.
+    var compacted: [SegmentInfo] = []
     var highWaterMark: UInt64
     /// The writer's own list of the active segment's frames, when looking up in its process.
     var liveFrames: ((UInt64, UInt64) -> [SegmentFooter.FrameEntry]?)? = nil
@@ -16,7 +19,7 @@ struct KeyLookup {
 
     func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
         var locations = Set(try index?.locations(for: key) ?? [])
-        let existing = Set(segments.map(\.id))
+        let existing = Set(segments.map(\.id) + compacted.map(\.id))
         locations = locations.filter { existing.contains($0.segment) }
         let from = index == nil ? 0 : highWaterMark
         try scanUnindexed(from: from) { location, record in
@@ -25,18 +28,22 @@ struct KeyLookup {
         return locations.sorted()
     }
 
-    /// Records carrying `key`, in sequence order.
-    func records(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
+    /// Records carrying `key`, in sequence order; nil when a location pointed into a segment that
+    /// is gone (released after a compaction since the index was read): look again.
+    func records(for key: IndexKey) throws(StorageError) -> [StoredRecord]? {
         var result: [StoredRecord] = []
         var readers: [UInt64: SegmentReader] = [:]
-        let byID = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
+        let byID = Dictionary(uniqueKeysWithValues: (segments + compacted).map { ($0.id, $0) })
         for location in try locations(for: key) {
             guard let segment = byID[location.segment] else { continue }
             let reader: SegmentReader
             if let cached = readers[location.segment] {
                 reader = cached
             } else {
-                guard let opened = open(segment) else { continue }
+                guard let opened = open(segment) else {
+                    if !FileSystem.exists(segment.path) { return nil }
+                    continue
+                }
                 readers[location.segment] = opened
                 reader = opened
             }

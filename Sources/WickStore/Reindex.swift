@@ -1,3 +1,5 @@
+import Logging
+
 /// `wick reindex`: throws the index away and builds it again from the segments. A mutating command:
 /// it takes the data directory's lock and refuses while a daemon holds it.
 public enum Reindex: Sendable {
@@ -61,6 +63,9 @@ public enum Reindex: Sendable {
             for (key, value) in meta { try index.setMeta(key, value, txn: txn) }
         }
         let frames = try IndexCatchUp.run(index: index, segments: segments, from: 0, to: end)
+        // Compacted segments replace raw records: applied in order, as start-up rolls them forward.
+        _ = try DataStore.reconcileCompacted(index: index, directory: directory, rawSegments: segments,
+                                             logger: Logger(label: "wick.reindex", factory: { _ in SwiftLogNoOpLogHandler() }))
         try index.environment.sync()
         return Result(segments: segments.count, framesIndexed: frames, entries: try index.entryCount(),
                       highWaterMark: try index.highWaterMark())

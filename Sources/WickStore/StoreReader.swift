@@ -100,9 +100,10 @@ public final class StoreReader {
         try? index?.entryCount()
     }
 
-    /// Records of the event log that carry `key`.
+    /// Records that carry `key`: raw events, and compacted records in place of those they replaced.
     public func records(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
-        try keyLookup().records(for: key)
+        if let records = try keyLookup().records(for: key) { return records }
+        return try keyLookup().records(for: key) ?? []
     }
 
     public func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
@@ -111,6 +112,7 @@ public final class StoreReader {
 
     private func keyLookup() throws(StorageError) -> KeyLookup {
         var lookup = KeyLookup(index: index, segments: try segments(), highWaterMark: 0)
+        lookup.compacted = CompactedSegments.infos(in: directory)
         lookup.open = { [unowned self] in self.reader(for: $0) }
         guard let index else { return lookup }
         // The high-water mark and the catalog are read in one transaction: the catalog's unsealed
@@ -125,7 +127,12 @@ public final class StoreReader {
 
     /// The records of one frame of the event log, checksum verified.
     public func records(at location: FrameLocation) throws(StorageError) -> [StoredRecord] {
-        try KeyLookup.records(at: location, in: segments())
+        try KeyLookup.records(at: location, in: segments() + CompactedSegments.infos(in: directory))
+    }
+
+    /// The compacted segments on disk, oldest first.
+    public func compactedSegments() throws(StorageError) -> [CompactedSegment] {
+        try CompactedSegments.list(in: directory)
     }
 
     /// The sequence number the next event will get: from the index's catalog, or by walking the

@@ -10,87 +10,7 @@ import WickTestSupport
     /// A random trace: trace-create events (first and updates), observations with a create and
     /// updates, scores; timestamps drawn from a narrow range so that ties are common.
     static func randomTrace(_ generator: inout SplitMix) -> [IngestionEvent] {
-        randomSpecs(&generator).map { event($0.id, $0.type, at: $0.at, $0.body) }
-    }
-
-    struct Spec {
-        var id: String
-        var type: EventType
-        var at: Int64
-        var body: JSONObject
-
-        /// The event as a client would send it.
-        var line: [UInt8] {
-            JSONValue.object(["id": .string(id), "type": .string(type.description), "timestamp": iso(at), "body": .object(body)])
-                .serialized()
-        }
-    }
-
-    static func randomSpecs(_ generator: inout SplitMix) -> [Spec] {
-        var events: [Spec] = []
-        func event(_ id: String, _ type: EventType, at: Int64, _ body: JSONObject) -> Spec {
-            Spec(id: id, type: type, at: at, body: body)
-        }
-        var counter = 0
-        func nextID() -> String {
-            counter += 1
-            return "e\(counter)"
-        }
-        func at(_ generator: inout SplitMix) -> Int64 { Int64.random(in: 0...6, using: &generator) }
-        func pick<T>(_ values: [T], _ generator: inout SplitMix) -> T { values[Int.random(in: 0..<values.count, using: &generator)] }
-        func fields(_ generator: inout SplitMix) -> JSONObject {
-            var body: JSONObject = [:]
-            if Bool.random(using: &generator) { body["name"] = pick(["a", "b", "c", nil], &generator) }
-            if Bool.random(using: &generator) {
-                body["metadata"] = pick([["k": 1], ["k": 2, "n": ["x": 1]], ["n": ["y": 2]], "text", [:]], &generator)
-            }
-            if Bool.random(using: &generator) { body["input"] = pick(["q1", "q2", "", 0, ["m": 1]], &generator) }
-            if Bool.random(using: &generator) { body["output"] = pick(["r1", false, ["c": "x"]], &generator) }
-            return body
-        }
-
-        let traceEvents = Int.random(in: 0...3, using: &generator)
-        for _ in 0..<traceEvents {
-            var body = fields(&generator)
-            body["id"] = "t1"
-            if Bool.random(using: &generator) { body["tags"] = .array(pick([["x"], ["y", "x"], ["z"], []], &generator)) }
-            if Bool.random(using: &generator) { body["userId"] = pick(["u1", "u2", nil], &generator) }
-            if Bool.random(using: &generator) { body["public"] = true }
-            if Bool.random(using: &generator) { body["environment"] = pick(["Prod", "langfuse-staging", "bad env!"], &generator) }
-            events.append(event(nextID(), .traceCreate, at: at(&generator), body))
-        }
-        let observationCount = Int.random(in: 1...4, using: &generator)
-        for index in 0..<observationCount {
-            let kind = pick([(EventType.spanCreate, EventType.spanUpdate), (.generationCreate, .generationUpdate)], &generator)
-            var create = fields(&generator)
-            create["id"] = .string("o\(index)")
-            create["traceId"] = "t1"
-            create["startTime"] = iso(Int64.random(in: 0...3, using: &generator))
-            if index > 0 { create["parentObservationId"] = .string("o\(Int.random(in: 0..<index, using: &generator))") }
-            events.append(event(nextID(), kind.0, at: at(&generator), create))
-            for _ in 0..<Int.random(in: 0...3, using: &generator) {
-                var update = fields(&generator)
-                update["id"] = .string("o\(index)")
-                update["traceId"] = "t1"
-                if Bool.random(using: &generator) { update["endTime"] = iso(Int64.random(in: 0...9, using: &generator)) }
-                if Bool.random(using: &generator) { update["level"] = pick(["ERROR", "WARNING", nil], &generator) }
-                if Bool.random(using: &generator) {
-                    update["usageDetails"] = pick([["input": 3, "output": 1], ["input": 5], [:]], &generator)
-                }
-                if Bool.random(using: &generator) { update["startTime"] = iso(9) }  // immutable: ignored
-                events.append(event(nextID(), kind.1, at: at(&generator), update))
-            }
-        }
-        for index in 0..<Int.random(in: 0...2, using: &generator) {
-            let body: JSONObject = ["id": .string("s\(index)"), "traceId": "t1", "name": "quality",
-                                    "value": .number(JSONNumber(Int.random(in: 0...1, using: &generator)))]
-            events.append(event(nextID(), .scoreCreate, at: at(&generator), body))
-        }
-        // At-least-once delivery: a few events arrive twice, byte for byte.
-        for _ in 0..<Int.random(in: 0...2, using: &generator) {
-            events.append(pick(events, &generator))
-        }
-        return events
+        RandomTrace.specs(&generator).map { event($0.id, $0.type, at: $0.at, $0.body) }
     }
 
     /// Gives `events` the arrival order `permutation`, except that tied events keep the relative
@@ -146,7 +66,7 @@ import WickTestSupport
         for round in 0..<300 {
             var full: [IngestionEvent] = []
             var summary: [IngestionEvent] = []
-            for (sequence, spec) in FoldPropertyTests.randomSpecs(&generator).enumerated() {
+            for (sequence, spec) in RandomTrace.specs(&generator).enumerated() {
                 let line = spec.line
                 full.append(try IngestionEvent.decode(line, sequence: UInt64(sequence), receiveTime: 0, project: "p").get())
                 summary.append(try IngestionEvent.decode(line, sequence: UInt64(sequence), receiveTime: 0, project: "p",

@@ -17,10 +17,14 @@ public struct Trace: Sendable, Hashable {
     public var environment: String
     /// False when no `trace-create` was seen: the trace exists because observations or scores name it.
     public var hasTraceEvent: Bool
+    /// Envelope timestamp of the last `trace-create` folded (a compacted document's event carries it,
+    /// so that late events fold in Langfuse's order around it).
+    public var lastEventTime: Timestamp
 
     public init(id: String, timestamp: Timestamp) {
         self.id = id
         self.timestamp = timestamp
+        lastEventTime = timestamp
         metadata = JSONObject()
         tags = []
         isPublic = false
@@ -58,12 +62,15 @@ public struct Observation: Sendable, Hashable {
     public var providedCostDetails: [String: JSONNumber]
     /// Its cost: the provided one, or computed from usage and the price table; nil when neither.
     public var cost: ObservationCost?
+    /// Envelope timestamp of the last event folded into it.
+    public var lastEventTime: Timestamp
 
     public init(id: String, traceId: String, type: ObservationType, startTime: Timestamp) {
         self.id = id
         self.traceId = traceId
         self.type = type
         self.startTime = startTime
+        lastEventTime = startTime
         metadata = JSONObject()
         level = .default
         environment = "default"
@@ -100,10 +107,13 @@ public struct Score: Sendable, Hashable {
     public var source: String
     public var configId: String?
     public var environment: String
+    /// Envelope timestamp of the last event folded into it.
+    public var lastEventTime: Timestamp
 
     public init(id: String, timestamp: Timestamp, name: String, dataType: ScoreDataType, value: Double) {
         self.id = id
         self.timestamp = timestamp
+        lastEventTime = timestamp
         self.name = name
         self.dataType = dataType
         self.value = value

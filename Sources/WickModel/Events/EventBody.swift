@@ -70,6 +70,8 @@ public struct EventBody: Sendable, Hashable {
     public var datasetRunId: String?
     public var comment: Given<String> = .absent
     public var configId: String?
+    /// A CATEGORICAL score's numeric value from its config's category (set by `ScoreConfigs.check`).
+    public var categoryValue: Double?
     public var source: String?
 
     public init() {}

@@ -129,6 +129,7 @@ public enum TraceFold: Sendable {
         trace.environment = MergeRules.normaliseEnvironment(first.body.environment)
         trace.hasTraceEvent = true
         for event in events { apply(event.body, to: &trace) }
+        trace.lastEventTime = events[events.count - 1].timestamp
         return trace
     }
 
@@ -164,6 +165,7 @@ public enum TraceFold: Sendable {
         observation.environment = MergeRules.normaliseEnvironment(first.body.environment)
         var usage = UsageState()
         for event in events { apply(event.body, to: &observation, usage: &usage) }
+        observation.lastEventTime = events[events.count - 1].timestamp
         let providedUsage = usage.usage
         let providedCosts = usage.costs
         if let usage = providedUsage {
@@ -230,7 +232,7 @@ public enum TraceFold: Sendable {
                     score.value = value.numberValue?.doubleValue ?? 0
                     score.stringValue = score.value == 1 ? "True" : "False"
                 case .categorical, .text, .correction:
-                    score.value = 0
+                    score.value = dataType == .categorical ? body.categoryValue ?? 0 : 0
                     score.stringValue = value.stringValue
                 }
                 if dataType == .correction { score.name = "output" }
@@ -244,6 +246,7 @@ public enum TraceFold: Sendable {
             if let value = body.source { score.source = value }
             if let value = body.metadata { MergeRules.mergeMetadata(&score.metadata, value) }
         }
+        score.lastEventTime = events[events.count - 1].timestamp
         return score
     }
 }

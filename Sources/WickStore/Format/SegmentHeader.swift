@@ -11,6 +11,9 @@ struct SegmentHeader: Equatable, Sendable {
     var createdAt: Int64
     /// Sequence number of the first record this segment holds (or will hold).
     var firstSequence: UInt64
+    /// Compacted segments only: one past the last raw sequence number the segment replaces (its
+    /// records replace the raw records `firstSequence..<coveredEnd`); 0 for other kinds.
+    var coveredEnd: UInt64 = 0
 
     func encoded() -> [UInt8] {
         var bytes = Self.magic
@@ -22,7 +25,8 @@ struct SegmentHeader: Equatable, Sendable {
         bytes.appendLE(segmentID)
         bytes.appendLE(createdAt)
         bytes.appendLE(firstSequence)
-        bytes.append(contentsOf: [UInt8](repeating: 0, count: 20))
+        bytes.appendLE(coveredEnd)
+        bytes.append(contentsOf: [UInt8](repeating: 0, count: 12))
         bytes.appendLE(CRC32C.checksum(bytes))
         assert(bytes.count == Self.size)
         return bytes
@@ -46,7 +50,8 @@ struct SegmentHeader: Equatable, Sendable {
             kind: SegmentKind(rawValue: bytes[10]),
             segmentID: bytes.loadLE(UInt64.self, at: 16),
             createdAt: bytes.loadLE(Int64.self, at: 24),
-            firstSequence: bytes.loadLE(UInt64.self, at: 32)
+            firstSequence: bytes.loadLE(UInt64.self, at: 32),
+            coveredEnd: bytes.loadLE(UInt64.self, at: 40)
         ))
     }
 }

@@ -41,6 +41,13 @@ final class IndexStore: Sendable {
         case recoveryTruncatedBytes = "recovery.truncated-bytes"
         case recoveryDroppedFrames = "recovery.dropped-frames"
         case recoveryRuns = "recovery.runs"
+        /// Every raw record below it has been replaced by compacted records.
+        case compactedBelow = "compacted-below"
+        case compactionSegments = "compaction.segments"
+        /// Raw segments deleted after compaction once every cursor had passed them.
+        case compactionReleasedSegments = "compaction.released-segments"
+        /// Compacted records replaced by newer ones (a later compaction merged late events in).
+        case compactionSupersededRecords = "compaction.superseded-records"
     }
 
     func meta(_ key: MetaKey) throws(StorageError) -> UInt64? {
@@ -126,19 +133,25 @@ final class IndexStore: Sendable {
 
     /// Removes the entries of `keys` that point into `segment` (used when a segment is retired).
     func removeEntries(segment: UInt64, keys: [[UInt8]], txn: OpaquePointer) throws(StorageError) -> Int {
+        try removeEntries(segments: segment...segment, keys: keys, txn: txn)
+    }
+
+    /// Removes the entries of `keys` that point into any segment in `segments` (keys in LMDB form,
+    /// sorted).
+    func removeEntries(segments: ClosedRange<UInt64>, keys: [[UInt8]], txn: OpaquePointer) throws(StorageError) -> Int {
         let dbi = try dbi("keys")
         var cursor: OpaquePointer?
         try LMDBEnvironment.check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open")
         defer { mdb_cursor_close(cursor) }
         var removed = 0
-        let start = IndexKeyEncoding.encode(FrameLocation(segment: segment, offset: 0))
+        let start = IndexKeyEncoding.encode(FrameLocation(segment: segments.lowerBound, offset: 0))
         for key in keys {
-            // Collect this segment's duplicates first (they sort together), then delete each exactly.
+            // Collect these segments' duplicates first (they sort together), then delete each exactly.
             var doomed: [[UInt8]] = []
             try withValues(key, start) { (k, v) throws(StorageError) in
                 var rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_BOTH_RANGE)
                 while rc == MDB_SUCCESS {
-                    guard let location = IndexKeyEncoding.decodeLocation(v.bytes), location.segment == segment else { break }
+                    guard let location = IndexKeyEncoding.decodeLocation(v.bytes), segments.contains(location.segment) else { break }
                     doomed.append(Array(v.bytes))
                     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP)
                 }

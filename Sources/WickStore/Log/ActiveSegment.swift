@@ -35,9 +35,10 @@ final class ActiveSegment {
 
     /// Creates a new segment file: header written and synced, directory entry synced.
     static func create(directory: String, id: UInt64, kind: SegmentKind, firstSequence: UInt64, createdAt: Int64,
-                       faults: FaultInjector?) throws(StorageError) -> ActiveSegment {
+                       coveredEnd: UInt64 = 0, faults: FaultInjector?) throws(StorageError) -> ActiveSegment {
         let path = directory + "/" + SegmentNaming.fileName(id)
-        let header = SegmentHeader(kind: kind, segmentID: id, createdAt: createdAt, firstSequence: firstSequence)
+        let header = SegmentHeader(kind: kind, segmentID: id, createdAt: createdAt, firstSequence: firstSequence,
+                                   coveredEnd: coveredEnd)
         let file = try SystemFile.open(path, .createExclusive, faults: faults)
         do {
             try header.encoded().withBytes { (raw) throws(StorageError) in try file.write(raw, at: 0) }

@@ -256,7 +256,11 @@ final class WriterContext: @unchecked Sendable {
     private func rotateIfOld() {
         guard active.recordCount > 0, output.isEmpty, frame.isEmpty, !hasUncommitted else { return }
         let age = configuration.clock.microseconds() - active.header.createdAt
-        if age >= configuration.maxSegmentAgeMilliseconds * 1000 { rotate() }
+        guard age >= configuration.maxSegmentAgeMilliseconds * 1000 else { return }
+        rotate()
+        // Nothing else may be written for a while: the index learns of the seal now, not at the
+        // next commit (compaction takes only segments the index knows are sealed).
+        publish { commit, done, bytes in log.committed(commit, completions: done, bytes: bytes) }
     }
 
     /// Seals the active segment and starts the next one. Everything in the sealed segment is synced

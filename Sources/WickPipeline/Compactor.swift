@@ -1,0 +1,253 @@
+public import ServiceLifecycle
+import Synchronization
+public import Logging
+public import WickModel
+public import WickStore
+
+/// Rewrites settled raw segments into compacted ones (docs/architecture.md, Compaction): the
+/// oldest sealed raw segments whose events the assembler has passed are read, their events grouped
+/// by trace, each trace folded (with its earlier compacted document, when late events came) and
+/// priced, and written as one document per trace. Events that belong to no trace (sdk-log, session
+/// and dataset-run scores) and events that do not decode are carried over verbatim. The store
+/// publishes the result crash-atomically and deletes the raw segments once every cursor passed them.
+public final class Compactor: Sendable {
+    public struct Configuration: Sendable {
+        /// How often the daemon looks for segments to compact.
+        public var intervalMilliseconds: Int64 = 60_000
+        /// Raw bytes (uncompressed) one compacted segment replaces at most: bounds the memory one
+        /// compaction holds.
+        public var maxInputBytes: UInt64 = 64 << 20
+        /// The cursor that must have passed a segment before it is compacted.
+        public var gateCursor = TraceDocuments.cursor
+
+        public init() {}
+    }
+
+    /// What one or more compactions did.
+    public struct Report: Sendable, Hashable {
+        public var segments = 0
+        public var rawRecords: UInt64 = 0
+        public var rawFileBytes: Int64 = 0
+        /// Raw NDJSON bytes read (the records' payloads, uncompressed).
+        public var rawPayloadBytes: UInt64 = 0
+        public var documents = 0
+        /// Records carried over verbatim: events of no trace, events that do not decode.
+        public var carried = 0
+        /// Traces whose earlier document was merged with late events.
+        public var merged = 0
+        public var compactedSegments = 0
+        public var compactedFileBytes: Int64 = 0
+        public var superseded = 0
+        public var seconds: Double = 0
+
+        public init() {}
+
+        mutating func add(_ other: Report) {
+            segments += other.segments
+            rawRecords += other.rawRecords
+            rawFileBytes += other.rawFileBytes
+            rawPayloadBytes += other.rawPayloadBytes
+            documents += other.documents
+            carried += other.carried
+            merged += other.merged
+            compactedSegments += other.compactedSegments
+            compactedFileBytes += other.compactedFileBytes
+            superseded += other.superseded
+            seconds += other.seconds
+        }
+    }
+
+    /// Where a run has got to: segments and uncompressed raw bytes, done and known to be ready.
+    public struct Progress: Sendable {
+        public var segmentsDone: Int
+        public var segmentsTotal: Int
+        public var bytesDone: UInt64
+        public var bytesTotal: UInt64
+    }
+
+    private let store: DataStore
+    private let configuration: Configuration
+    private let logger: Logger
+    private let rules: Mutex<(prices: PriceBook, scoreConfigs: ScoreConfigs)>
+    /// One compaction at a time (the daemon's timer, and `wick compact` through the HTTP server).
+    private let running = Mutex<Void>(())
+    private let stopping = Atomic<Bool>(false)
+    private let runningTotals = Mutex(Report())
+
+    public init(store: DataStore, configuration: Configuration = Configuration(), prices: PriceBook,
+                scoreConfigs: ScoreConfigs = .none, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        rules = Mutex((prices, scoreConfigs))
+    }
+
+    /// Everything this compactor did since it started (for metrics).
+    public var totals: Report { runningTotals.withLock { $0 } }
+
+    public var prices: PriceBook {
+        get { rules.withLock { $0.prices } }
+        set { rules.withLock { $0.prices = newValue } }
+    }
+
+    public var scoreConfigs: ScoreConfigs {
+        get { rules.withLock { $0.scoreConfigs } }
+        set { rules.withLock { $0.scoreConfigs = newValue } }
+    }
+
+    // MARK: - Running
+
+    /// Compacts every segment that is ready now. `step` hears each publishing step (the crash test
+    /// stops the process at one).
+    public func compactReady(progress: (Progress) -> Void = { _ in },
+                             step: (CompactionStep) -> Void = { _ in }) throws -> Report {
+        try running.withLock { _ in
+            let gate = try store.cursor(configuration.gateCursor) ?? 0
+            let backlog = try store.compactionBacklog(below: gate)
+            var report = Report()
+            var current = Progress(segmentsDone: 0, segmentsTotal: backlog.segments, bytesDone: 0, bytesTotal: backlog.bytes)
+            progress(current)
+            while !stopping.load(ordering: .relaxed),
+                  let input = try store.nextCompactionInput(below: gate, maxBytes: configuration.maxInputBytes) {
+                let one = try compact(input, step: step)
+                report.add(one)
+                runningTotals.withLock { $0.add(one) }
+                current.segmentsDone += input.segments.count
+                current.bytesDone += input.uncompressedBytes
+                current.segmentsTotal = max(current.segmentsTotal, current.segmentsDone)
+                current.bytesTotal = max(current.bytesTotal, current.bytesDone)
+                progress(current)
+            }
+            return report
+        }
+    }
+
+    /// The daemon's service: compacts what is ready every interval, on a thread of its own at a
+    /// lower priority than ingest.
+    public func run() async throws {
+        let worker = WorkerThread(name: "wick-compactor", nice: 10) { [self] in loop() }
+        try? await gracefulShutdown()
+        stopping.store(true, ordering: .relaxed)
+        worker.join()
+    }
+
+    private func loop() {
+        let tick: Int64 = 50
+        var waited: Int64 = 0
+        while !stopping.load(ordering: .relaxed) {
+            if waited >= configuration.intervalMilliseconds {
+                waited = 0
+                do {
+                    let report = try compactReady()
+                    if report.segments > 0 {
+                        logger.info("compaction.done", metadata: [
+                            "segments": "\(report.segments)", "documents": "\(report.documents)",
+                            "raw.bytes": "\(report.rawFileBytes)", "compacted.bytes": "\(report.compactedFileBytes)",
+                            "seconds": "\(report.seconds)",
+                        ])
+                    }
+                } catch {
+                    logger.error("compaction.failed", metadata: ["error": "\(error)"])
+                }
+            }
+            usleep(UInt32(tick * 1000))
+            waited += tick
+        }
+    }
+
+    // MARK: - One compaction
+
+    private struct Group {
+        var project: String
+        var traceID: String
+        var records: [StoredRecord] = []
+    }
+
+    private func compact(_ input: DataStore.CompactionInput, step: (CompactionStep) -> Void) throws -> Report {
+        let started = SegmentLog.monotonicNow()
+        var input = input
+        var report = Report()
+        report.segments = input.segments.count
+        report.rawFileBytes = input.fileBytes
+        var groups: [Group] = []
+        var groupIndex: [[UInt8]: Int] = [:]
+        var carried = RecordBatch()
+        let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
+        try store.readRecords(of: &input) { sequence, record in
+            report.rawRecords += 1
+            report.rawPayloadBytes += UInt64(record.payload.count)
+            var traceKey: UnsafeRawBufferPointer?
+            record.forEachKey { space, key in
+                if space == traceSpace && traceKey == nil { traceKey = key }
+            }
+            guard record.kind == .rawEvent, let traceKey else {
+                carried.append(record)
+                report.carried += 1
+                return
+            }
+            var key = Array(record.project)
+            key.append(0)
+            key.append(contentsOf: traceKey)
+            let position: Int
+            if let found = groupIndex[key] {
+                position = found
+            } else {
+                position = groups.count
+                groupIndex[key] = position
+                groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self)))
+            }
+            groups[position].records.append(record.stored(sequence: sequence))
+        }
+        let builder = try store.makeCompactedSegment(replacing: input)
+        if !carried.isEmpty { try builder.append(carried) }
+        let (prices, scoreConfigs) = rules.withLock { ($0.prices, $0.scoreConfigs) }
+        var batch = RecordBatch(reservingCapacity: 1 << 20)
+        for group in groups {
+            let key = TraceDocuments.traceIndexKey(group.traceID)
+            let earlier = try store.compactedRecords(for: key).filter { $0.project == group.project }
+            if !earlier.isEmpty { report.merged += 1 }
+            let loaded = TraceLoader.assemble(group.traceID, project: group.project, records: earlier + group.records,
+                                              prices: prices, scoreConfigs: scoreConfigs)
+            // Events that do not decode stay as they came (they were dead-lettered when they settled).
+            let rejected = Set(loaded.lateRejects.map(\.sequence))
+            for record in group.records where rejected.contains(record.sequence) {
+                batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: record.keys,
+                             payload: record.payload)
+                report.carried += 1
+            }
+            if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
+                let document = CompactedTrace.document(loaded.folded, receivedFirst: loaded.times.created,
+                                                       receivedLast: loaded.times.updated)
+                batch.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, keys: [key],
+                             payload: document)
+                report.documents += 1
+            }
+            if batch.byteCount >= 1 << 20 {
+                try builder.append(batch)
+                batch.removeAll()
+            }
+        }
+        if !batch.isEmpty { try builder.append(batch) }
+        let commit = try store.publish(builder, replacing: input, step: step)
+        report.compactedSegments = 1
+        report.compactedFileBytes = commit.fileBytes
+        report.superseded = commit.superseded
+        report.seconds = Double(SegmentLog.monotonicNow() &- started) / 1e9
+        return report
+    }
+}
+
+extension RecordBatch {
+    /// Appends a record read from a segment, as it was.
+    mutating func append(_ record: RecordView) {
+        startRecord(kind: record.kind, receiveTime: record.receiveTime, project: record.project)
+        record.forEachKey { space, key in addKey(space, key) }
+        finishRecord(payload: record.payload)
+    }
+}
+
+extension Compactor: Service {}
+
+#if canImport(Glibc)
+import Glibc
+#endif

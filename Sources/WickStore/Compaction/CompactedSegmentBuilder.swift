@@ -1,0 +1,105 @@
+/// Writes one compacted segment in the staging directory, frame by frame as records come, so a
+/// compaction holds one frame in memory, not its output. `DataStore.publish` makes it visible.
+/// Owned by one thread.
+public final class CompactedSegmentBuilder {
+    public let id: UInt64
+    /// The raw sequence numbers the segment replaces; its records are numbered from the first.
+    public let covered: Range<UInt64>
+    private let segment: ActiveSegment
+    private var frame: FrameBuilder
+    private let frameBytes: Int
+    private let compressor: ZstdCompressor
+    private var output: [UInt8] = []
+    private var pendingFrames: [SegmentFooter.FrameEntry] = []
+    private var nextSequence: UInt64
+    /// Index entries of the new records (locations set as frames are placed).
+    private(set) var work = IndexWork()
+    private var finished = false
+
+    init(directory: DataDirectory, id: UInt64, covered: Range<UInt64>, createdAt: Int64, frameBytes: Int,
+         compressionLevel: Int32) throws(StorageError) {
+        self.id = id
+        self.covered = covered
+        self.frameBytes = frameBytes
+        try FileSystem.createDirectories(directory.compactedStagingDirectory)
+        try FileSystem.remove(directory.compactedStagingDirectory + "/" + SegmentNaming.fileName(id))
+        segment = try ActiveSegment.create(directory: directory.compactedStagingDirectory, id: id, kind: .compacted,
+                                           firstSequence: covered.lowerBound, createdAt: createdAt,
+                                           coveredEnd: covered.upperBound, faults: nil)
+        frame = FrameBuilder(capacity: frameBytes)
+        compressor = ZstdCompressor(level: compressionLevel)
+        nextSequence = covered.lowerBound
+    }
+
+    var path: String { segment.path }
+    public var recordCount: UInt64 { nextSequence - covered.lowerBound }
+    /// Bytes written so far (frames only until `finish`).
+    public var fileBytes: Int64 { segment.size + Int64(output.count) }
+
+    /// Adds records. A compaction writes at most one record per raw record it replaces.
+    public func append(_ batch: RecordBatch) throws(StorageError) {
+        precondition(!finished, "append after finish")
+        try batch.bytes.withBytes { (raw) throws(StorageError) in
+            var records = BatchRecordIterator(raw)
+            while let record = records.next() {
+                precondition(nextSequence < covered.upperBound, "more compacted records than the raw records they replace")
+                if frame.isEmpty {
+                    frame.begin(firstSequence: nextSequence, indexStart: work.entries.count)
+                } else if frame.byteCount(adding: record) > frameBytes {
+                    try finishFrame()
+                    frame.begin(firstSequence: nextSequence, indexStart: work.entries.count)
+                }
+                frame.add(record)
+                noteKeys(record)
+                nextSequence += 1
+            }
+        }
+        if output.count >= 4 << 20 { try flush() }
+    }
+
+    /// Writes the last frame and the footer, and syncs.
+    func finish() throws(StorageError) {
+        guard !finished else { return }
+        if !frame.isEmpty { try finishFrame() }
+        try flush()
+        try segment.seal()
+        finished = true
+    }
+
+    func catalogEntry() -> CatalogEntry {
+        segment.catalogEntry(sealed: true)
+    }
+
+    private func noteKeys(_ record: BatchRecord) {
+        var reader = ByteReader(record.keys)
+        for _ in 0..<record.keyCount {
+            let space = KeySpace(rawValue: reader.readByte()!)
+            let key = reader.readSlice(reader.readLength()!)!
+            if !work.lastEntryMatches(space: space, key: key, since: frame.indexStart) {
+                work.add(space: space, key: key, location: FrameLocation(segment: 0, offset: 0))
+            }
+            segment.noteKey(space, hash: keyHash(key))
+        }
+    }
+
+    private func finishFrame() throws(StorageError) {
+        let offset = segment.size + Int64(output.count)
+        let start = frame.indexStart
+        let header = try frame.finish(into: &output, compressor: compressor)
+        work.setLocation(FrameLocation(segment: id, offset: offset), from: start)
+        pendingFrames.append(SegmentFooter.FrameEntry(
+            offset: offset, firstSequence: header.firstSequence, recordCount: header.recordCount,
+            payloadLength: header.payloadLength, uncompressedLength: header.uncompressedLength,
+            minReceiveTime: header.minReceiveTime, maxReceiveTime: header.maxReceiveTime))
+    }
+
+    private func flush() throws(StorageError) {
+        guard !output.isEmpty else { return }
+        try segment.append(output, frames: pendingFrames)
+        output.removeAll(keepingCapacity: true)
+        pendingFrames.removeAll(keepingCapacity: true)
+    }
+}
+
+@available(*, unavailable)
+extension CompactedSegmentBuilder: Sendable {}

@@ -1,0 +1,277 @@
+import Logging
+import Synchronization
+
+/// Compaction, as the store sees it (docs/format.md §7, docs/durability.md): the caller reads the
+/// oldest raw segments, writes what replaces them into a `CompactedSegmentBuilder`, and publishes
+/// it. Publishing is crash-atomic: the file is written and synced in `compacted/tmp/`, renamed into
+/// `compacted/`, the directory synced, and then one LMDB transaction points the index at the new
+/// records and away from the raw ones (and from older compacted records of the same keys). A
+/// published file is the commit point: start-up rolls forward any the index has not caught up with.
+/// Raw segments are deleted later, by the maintenance pass, once every cursor has passed them.
+extension DataStore {
+    /// Raw segments to compact next, oldest first, and the sequence numbers they hold.
+    public struct CompactionInput: Sendable {
+        public var segments: [SegmentInfo]
+        public var covered: Range<UInt64>
+        public var recordCount: UInt64
+        public var uncompressedBytes: UInt64
+        public var fileBytes: Int64
+        /// The index keys (LMDB form) of each segment's records, gathered while they are read.
+        var rawKeys: [UInt64: Set<[UInt8]>] = [:]
+    }
+
+    /// Every raw record below this has been replaced by compacted records.
+    public var compactedBelow: UInt64 {
+        (try? index.meta(.compactedBelow)) ?? 0
+    }
+
+    /// The oldest sealed raw segments not compacted yet whose records all lie below `gate` (the
+    /// slowest consumer that must see raw events first: the assembler), at most `maxBytes`
+    /// uncompressed (but at least one segment). Nil when none is ready.
+    public func nextCompactionInput(below gate: UInt64, maxBytes: UInt64) throws(StorageError) -> CompactionInput? {
+        let from = compactedBelow
+        let live = Dictionary(uniqueKeysWithValues: events.segments.map { ($0.id, $0) })
+        var input = CompactionInput(segments: [], covered: from..<from, recordCount: 0, uncompressedBytes: 0, fileBytes: 0)
+        for entry in try index.segments() where !CompactedSegments.contains(entry.segmentID) && entry.nextSequence > from {
+            guard entry.kind == .raw, entry.sealed, entry.nextSequence <= gate, let info = live[entry.segmentID] else { break }
+            if !input.segments.isEmpty && input.uncompressedBytes + entry.uncompressedBytes > maxBytes { break }
+            if input.segments.isEmpty { input.covered = max(from, entry.firstSequence)..<entry.nextSequence }
+            input.segments.append(info)
+            input.covered = input.covered.lowerBound..<entry.nextSequence
+            input.recordCount += entry.recordCount
+            input.uncompressedBytes += entry.uncompressedBytes
+            input.fileBytes += entry.fileBytes
+        }
+        return input.segments.isEmpty ? nil : input
+    }
+
+    /// Reads the input's records in sequence order (damaged frames skipped, as every reader does),
+    /// noting their keys for the index.
+    public func readRecords(of input: inout CompactionInput, _ body: (UInt64, RecordView) throws -> Void) throws {
+        for segment in input.segments {
+            let reader = try SegmentReader(path: segment.path, segmentID: segment.id)
+            let frames: [SegmentFooter.FrameEntry]
+            if let footer = reader.footer {
+                frames = footer.frames
+            } else {
+                frames = try reader.scan(expectedFirstSequence: segment.firstSequence).frames
+            }
+            var keys = Set<[UInt8]>()
+            for frame in frames {
+                do {
+                    _ = try reader.readFrame(at: frame.offset) { sequence, record in
+                        record.forEachKey { space, key in
+                            var stored = [space.rawValue]
+                            stored.append(contentsOf: IndexKeyEncoding.storedKey(key))
+                            keys.insert(stored)
+                        }
+                        try body(sequence, record)
+                    }
+                } catch let error as StorageError where error.code == .checksumMismatch || error.code == .corruptSegment {
+                    continue
+                }
+            }
+            input.rawKeys[segment.id] = keys
+        }
+    }
+
+    /// A builder for the segment that will replace `input`.
+    public func makeCompactedSegment(replacing input: CompactionInput) throws(StorageError) -> CompactedSegmentBuilder {
+        let id = compaction.withLock { state -> UInt64 in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        return try CompactedSegmentBuilder(directory: directory, id: id, covered: input.covered,
+                                           createdAt: configuration.log.clock.microseconds(),
+                                           frameBytes: configuration.log.frameBytes,
+                                           compressionLevel: configuration.compactionCompressionLevel)
+    }
+
+    public struct CompactionCommit: Sendable {
+        public var segment: CompactedSegment
+        public var records: UInt64
+        public var fileBytes: Int64
+        /// Older compacted records the new ones replace (late events merged in).
+        public var superseded: Int
+    }
+
+    /// Makes `builder`'s records visible in place of `input`'s (see the type's comment for the
+    /// order). `step` is told after each step (the crash test stops the process there).
+    public func publish(_ builder: CompactedSegmentBuilder, replacing input: CompactionInput,
+                        step: (CompactionStep) -> Void = { _ in }) throws(StorageError) -> CompactionCommit {
+        step(.written)
+        try builder.finish()
+        step(.synced)
+        let path = directory.compactedDirectory + "/" + SegmentNaming.fileName(builder.id)
+        try FileSystem.rename(builder.path, to: path)
+        step(.renamed)
+        try FileSystem.syncDirectory(directory.compactedDirectory)
+        step(.directorySynced)
+        let segment = CompactedSegment(info: SegmentInfo(id: builder.id, path: path, firstSequence: input.covered.lowerBound,
+                                                         sealed: true),
+                                       covered: input.covered)
+        let rawKeys = input.rawKeys.mapValues { $0.sorted(by: Self.lmdbOrder) }
+        let superseded = try Self.repoint(index: index, segment: segment, catalog: builder.catalogEntry(), work: builder.work,
+                                          rawKeys: rawKeys)
+        compaction.withLock { $0.segments.append(segment.info) }
+        step(.indexed)
+        indexer.requestRetention()
+        return CompactionCommit(segment: segment, records: builder.recordCount, fileBytes: builder.catalogEntry().fileBytes,
+                                superseded: superseded)
+    }
+
+    /// The one transaction that makes a compacted segment visible: its records indexed, the raw
+    /// records it replaces and older compacted records of the same keys unindexed, the catalog and
+    /// the compacted-below mark updated. Idempotent (start-up may run it again for the same segment).
+    static func repoint(index: IndexStore, segment: CompactedSegment, catalog: CatalogEntry, work: IndexWork,
+                        rawKeys: [UInt64: [[UInt8]]]) throws(StorageError) -> Int {
+        var work = work
+        work.sortAndDeduplicate()
+        work.highWaterMark = 0
+        var newKeys: [[UInt8]] = []
+        for entry in work.entries {
+            let key = try work.withKey(entry) { Array($0) }
+            if newKeys.last != key { newKeys.append(key) }
+        }
+        let batch = work
+        return try index.environment.withWrite { (txn) throws(StorageError) -> Int in
+            for (id, keys) in rawKeys { _ = try index.removeEntries(segment: id, keys: keys, txn: txn) }
+            var superseded = 0
+            if segment.info.id > CompactedSegments.firstID {
+                superseded = try index.removeEntries(segments: CompactedSegments.firstID...(segment.info.id - 1), keys: newKeys, txn: txn)
+            }
+            try index.apply(batch, txn: txn)
+            try index.putSegment(catalog, txn: txn)
+            if segment.covered.upperBound > (try index.meta(.compactedBelow, txn: txn) ?? 0) {
+                try index.setMeta(.compactedBelow, segment.covered.upperBound, txn: txn)
+            }
+            try index.addMeta(.compactionSegments, 1, txn: txn)
+            try index.addMeta(.compactionSupersededRecords, UInt64(superseded), txn: txn)
+            return superseded
+        }
+    }
+
+    static func lmdbOrder(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x, y) < 0 } }
+    }
+
+    // MARK: - Start-up and release
+
+    /// Brings the index up to date with `compacted/`: unpublished files deleted, published ones the
+    /// index does not know yet (a crash after the rename) rolled forward in order, catalog rows of
+    /// vanished files dropped. Runs after the raw log is reconciled.
+    static func reconcileCompacted(index: IndexStore, directory: DataDirectory, rawSegments: [SegmentInfo],
+                                   logger: Logger) throws(StorageError) -> Int {
+        let staged = try CompactedSegments.removeUnpublished(in: directory)
+        if staged > 0 { logger.warning("compaction.unpublished-removed", metadata: ["files": "\(staged)"]) }
+        let onDisk = try CompactedSegments.list(in: directory)
+        let known = Set(try index.segments().map(\.segmentID).filter(CompactedSegments.contains))
+        let present = Set(onDisk.map(\.info.id))
+        try index.environment.withWrite { (txn) throws(StorageError) in
+            for id in known where !present.contains(id) { try index.removeSegment(id, txn: txn) }
+        }
+        var rolled = 0
+        for segment in onDisk where !known.contains(segment.info.id) {
+            let reader = try SegmentReader(path: segment.info.path, segmentID: segment.info.id)
+            var work = IndexWork()
+            var catalog = CatalogEntry(segmentID: segment.info.id, kind: .compacted, sealed: true,
+                                       firstSequence: segment.covered.lowerBound, nextSequence: segment.covered.lowerBound,
+                                       recordCount: 0, frameCount: 0, fileBytes: reader.fileSize, uncompressedBytes: 0,
+                                       createdAt: reader.header?.createdAt ?? 0, minReceiveTime: .max, maxReceiveTime: .min)
+            for frame in reader.footer?.frames ?? [] {
+                let location = FrameLocation(segment: segment.info.id, offset: frame.offset)
+                _ = try? reader.readFrame(at: frame.offset) { _, record in
+                    record.forEachKey { space, key in work.add(space: space, key: key, location: location) }
+                }
+                catalog.frameCount += 1
+                catalog.recordCount += UInt64(frame.recordCount)
+                catalog.nextSequence = frame.firstSequence + UInt64(frame.recordCount)
+                catalog.uncompressedBytes += UInt64(frame.uncompressedLength)
+                catalog.minReceiveTime = min(catalog.minReceiveTime, frame.minReceiveTime)
+                catalog.maxReceiveTime = max(catalog.maxReceiveTime, frame.maxReceiveTime)
+            }
+            if catalog.recordCount == 0 { catalog.minReceiveTime = 0; catalog.maxReceiveTime = 0 }
+            var rawKeys: [UInt64: [[UInt8]]] = [:]
+            for (position, raw) in rawSegments.enumerated() where raw.firstSequence >= segment.covered.lowerBound {
+                let next = position + 1 < rawSegments.count ? rawSegments[position + 1].firstSequence : UInt64.max
+                guard next <= segment.covered.upperBound else { break }
+                rawKeys[raw.id] = try keys(of: raw).sorted(by: lmdbOrder)
+            }
+            _ = try repoint(index: index, segment: segment, catalog: catalog, work: work, rawKeys: rawKeys)
+            rolled += 1
+        }
+        if rolled > 0 { logger.warning("compaction.rolled-forward", metadata: ["segments": "\(rolled)"]) }
+        return rolled
+    }
+
+    /// The distinct index keys (LMDB form) of a segment's records.
+    static func keys(of segment: SegmentInfo) throws(StorageError) -> Set<[UInt8]> {
+        var keys = Set<[UInt8]>()
+        guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { return keys }
+        let frames: [SegmentFooter.FrameEntry]
+        if let footer = reader.footer { frames = footer.frames } else { frames = try reader.scan().frames }
+        for frame in frames {
+            _ = try? reader.readFrame(at: frame.offset) { _, record in
+                record.forEachKey { space, key in
+                    var stored = [space.rawValue]
+                    stored.append(contentsOf: IndexKeyEncoding.storedKey(key))
+                    keys.insert(stored)
+                }
+            }
+        }
+        return keys
+    }
+
+    /// Deletes raw segments that compaction replaced once every cursor has passed them, oldest
+    /// first; the index forgets each (synced) before its file goes. Runs with retention.
+    func releaseCompacted() throws(StorageError) {
+        let below = try index.meta(.compactedBelow) ?? 0
+        guard below > 0 else { return }
+        let slowest = try index.cursors().values.min() ?? 0
+        let catalog = Dictionary(uniqueKeysWithValues: try index.segments().map { ($0.segmentID, $0) })
+        for info in events.segments {
+            guard info.sealed, let entry = catalog[info.id], entry.nextSequence <= below, entry.nextSequence <= slowest else { break }
+            try index.environment.withWrite { (txn) throws(StorageError) in
+                try index.removeSegment(info.id, txn: txn)
+                if info.id + 1 > (try index.meta(.retiredBelow, txn: txn) ?? 0) {
+                    try index.setMeta(.retiredBelow, info.id + 1, txn: txn)
+                }
+                try index.addMeta(.compactionReleasedSegments, 1, txn: txn)
+            }
+            try index.environment.sync()
+            events.segmentRetired(info.id)
+            try FileSystem.remove(info.path)
+            try FileSystem.syncDirectory(events.directory)
+            logger.info("compaction.released", metadata: ["segment.id": "\(info.id)"])
+        }
+    }
+}
+
+extension DataStore {
+    /// Raw segments ready for compaction below `gate`, and their uncompressed bytes (for progress).
+    public func compactionBacklog(below gate: UInt64) throws(StorageError) -> (segments: Int, bytes: UInt64) {
+        let from = compactedBelow
+        var result: (segments: Int, bytes: UInt64) = (0, 0)
+        for entry in try index.segments() where !CompactedSegments.contains(entry.segmentID) && entry.nextSequence > from {
+            guard entry.kind == .raw, entry.sealed, entry.nextSequence <= gate else { break }
+            result.segments += 1
+            result.bytes += entry.uncompressedBytes
+        }
+        return result
+    }
+
+    /// The compacted records that carry `key` (at most one per key after a compaction publishes):
+    /// what a compaction merges new events into. Reads only the index, never the log's tail.
+    public func compactedRecords(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
+        let locations = try index.locations(for: key).filter { CompactedSegments.contains($0.segment) }
+        guard !locations.isEmpty else { return [] }
+        let segments = compaction.withLock { $0.segments }
+        var result: [StoredRecord] = []
+        for location in locations {
+            for record in try KeyLookup.records(at: location, in: segments) where record.keys.contains(key) {
+                result.append(record)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import WickJSON
+import WickModel
+import WickStore
+@testable import WickPipeline
+import WickTestSupport
+
+/// Compaction against a real store: settled raw segments become compacted ones, every trace reads
+/// the same before and after, raw segments go once every cursor passed them, and late events merge.
+@Suite(.serialized) struct CompactionTests {
+    static let traces = 60
+
+    /// Appends `count` traces from `first` in rounds, so that they span several segments, and
+    /// waits until all have settled and the last segment sealed.
+    static func fill(_ fixture: PipelineFixture, first: Int = 0, count: Int = traces) async throws {
+        for round in stride(from: first, to: first + count, by: 20) {
+            try await fixture.append((round..<min(round + 20, first + count)).flatMap { Lines.trace($0, at: Int64($0) * 10) })
+            try await Task.sleep(nanoseconds: UInt64(fixture.segmentAgeMilliseconds + 40) * 1_000_000)
+        }
+        let settled = fixture.settled + 0
+        #expect(await fixture.waitUntil { fixture.settled >= first + count || fixture.settled >= settled + count })
+        #expect(await fixture.waitUntil {
+            let durable = fixture.store.events.durableSequence
+            return try fixture.store.cursor(TraceDocuments.cursor) == durable
+                && fixture.store.events.segments.last.map { !$0.sealed } == true
+                && (try fixture.store.compactionBacklog(below: durable)).segments == fixture.store.events.segments.count - 1
+        })
+    }
+
+    static func loadAll(_ fixture: PipelineFixture, _ ids: Range<Int>) throws -> [String: LoadedTrace] {
+        var result: [String: LoadedTrace] = [:]
+        for n in ids {
+            result["t\(n)"] = try TraceLoader.load("t\(n)", project: "default", from: fixture.store, prices: .defaults)
+        }
+        return result
+    }
+
+    static func expectSame(_ a: [String: LoadedTrace], _ b: [String: LoadedTrace]) {
+        #expect(a.count == b.count)
+        for (id, before) in a {
+            let after = b[id]
+            #expect(after?.folded == before.folded, "trace \(id)")
+            #expect(after?.summary == before.summary, "trace \(id)")
+        }
+    }
+
+    @Test func settledSegmentsAreReplacedAndEveryTraceReadsTheSame() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
+        defer { fixture.stop() }
+        try await Self.fill(fixture)
+        let before = try Self.loadAll(fixture, 0..<Self.traces)
+        let rawSegments = fixture.store.events.segments.count - 1
+        #expect(rawSegments >= 3)
+
+        let compactor = Compactor(store: fixture.store, prices: .defaults, logger: quietLogger)
+        var steps: [CompactionStep] = []
+        let report = try compactor.compactReady(step: { steps.append($0) })
+        #expect(report.segments == rawSegments)
+        #expect(report.documents == Self.traces)
+        #expect(report.rawRecords == UInt64(Self.traces * 6))
+        #expect(report.carried == 0)
+        #expect(steps.count == CompactionStep.allCases.count * report.compactedSegments)
+        #expect(fixture.store.compactedBelow == fixture.store.events.durableSequence)
+        Self.expectSame(before, try Self.loadAll(fixture, 0..<Self.traces))
+
+        // Released once every cursor has passed them (the assembler's has).
+        fixture.store.requestRetention()
+        #expect(await fixture.waitUntil { fixture.store.events.segments.count == 1 })
+        Self.expectSame(before, try Self.loadAll(fixture, 0..<Self.traces))
+        for n in 0..<Self.traces {
+            let records = try fixture.store.records(for: TraceDocuments.traceIndexKey("t\(n)"))
+            #expect(records.map(\.kind) == [.compactedDocument])
+        }
+        // Nothing more to do: a second run compacts nothing.
+        #expect(try compactor.compactReady().segments == 0)
+    }
+
+    @Test func aCursorBehindKeepsRawSegmentsUntilItPasses() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
+        defer { fixture.stop() }
+        try fixture.store.setCursor("replay-central", to: 0)
+        try await Self.fill(fixture, count: 20)
+        let compactor = Compactor(store: fixture.store, prices: .defaults, logger: quietLogger)
+        #expect(try compactor.compactReady().documents == 20)
+        fixture.store.requestRetention()
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(fixture.store.events.segments.count > 1)
+        try fixture.store.setCursor("replay-central", to: fixture.store.events.durableSequence)
+        fixture.store.requestRetention()
+        #expect(await fixture.waitUntil { fixture.store.events.segments.count == 1 })
+    }
+
+    @Test func lateEventsAndScoresMergeInTheNextCompaction() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
+        defer { fixture.stop() }
+        try await Self.fill(fixture, count: 20)
+        let compactor = Compactor(store: fixture.store, prices: .defaults, logger: quietLogger)
+        #expect(try compactor.compactReady().documents == 20)
+
+        let late = [
+            Lines.line("t3-e7", "score-create", at: 5000, #"{"id":"t3-late","traceId":"t3","name":"accuracy","value":0.5}"#),
+            Lines.line("t4-e7", "generation-update", at: 5000, #"{"id":"t4-g","traceId":"t4","output":"done","usageDetails":{"input":100,"output":50}}"#),
+        ]
+        try await fixture.append(late)
+        // Queries show the merged view before the next compaction: the document and the late events.
+        #expect(await fixture.waitUntil { try fixture.summary("t3")?.scores.map(\.name) == ["accuracy", "helpful"] })
+        let merged = try #require(try TraceLoader.load("t4", from: fixture.store, prices: .defaults))
+        #expect(merged.folded.observations.first { $0.id == "t4-g" }?.usageDetails["input"] == 100)
+        #expect(merged.folded.events == 7)
+
+        // What the store should show: every event ever sent, folded from scratch.
+        let all = (3...4).flatMap { Lines.trace($0, at: Int64($0) * 10) } + late
+        let records = all.enumerated().map { position, line in
+            StoredRecord(sequence: UInt64(position + 1), kind: .rawEvent, receiveTime: 0, project: "default", keys: [],
+                         payload: Array(line.utf8))
+        }
+        try await Task.sleep(nanoseconds: UInt64(fixture.segmentAgeMilliseconds + 60) * 1_000_000)
+        #expect(await fixture.waitUntil {
+            try fixture.store.compactionBacklog(below: fixture.store.cursor(TraceDocuments.cursor) ?? 0).segments == 1
+        })
+        let report = try compactor.compactReady()
+        #expect(report.merged == 2)
+        #expect(report.superseded == 2)
+        for id in ["t3", "t4"] {
+            let expected = TraceLoader.assemble(id, project: "default", records: records, prices: .defaults)
+            let loaded = try #require(try TraceLoader.load(id, from: fixture.store, prices: .defaults))
+            #expect(loaded.folded == expected.folded)
+            let stored = try fixture.store.records(for: TraceDocuments.traceIndexKey(id))
+            #expect(stored.map(\.kind) == [.compactedDocument])
+        }
+    }
+
+    @Test func aLostIndexIsRebuiltFromCompactedSegments() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
+        try await Self.fill(fixture, count: 40)
+        let compactor = Compactor(store: fixture.store, prices: .defaults, logger: quietLogger)
+        #expect(try compactor.compactReady().documents == 40)
+        let before = try Self.loadAll(fixture, 0..<40)
+        fixture.stop()
+        try FileManager.default.removeItem(atPath: fixture.temp.path + "/data/index.lmdb")
+        try fixture.restart()
+        defer { fixture.stop() }
+        #expect(fixture.store.indexRecovery.compactedRolledForward >= 1)
+        Self.expectSame(before, try Self.loadAll(fixture, 0..<40))
+    }
+}
