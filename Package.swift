@@ -155,7 +155,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickStore", "WickJSON", "WickModel", "CWickLinux", "WickTestSupport"]),
+        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickPipeline", "WickStore", "WickJSON", "WickModel", "CWickLinux", "WickTestSupport"]),
     ]
 )
 

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import WickHTTP
+import WickJSON
 public import WickIngest
 public import WickPipeline
 public import WickStore
@@ -43,6 +44,7 @@ public final class Daemon: Sendable {
     public let counters: IngestCounters
     public let listeners: [BoundListener]
     public let assembler: Assembler
+    public let compactor: Compactor
     let ingest: IngestServer
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
@@ -67,10 +69,14 @@ public final class Daemon: Sendable {
                                       logger: logger)
             let bound = try await ingest.start()
             SocketActivation.clearEnvironment()
-            let assembler = Assembler(store: store, configuration: configuration.assembler,
-                                      prices: try configuration.loadPrices(), logger: logger)
+            let prices = try configuration.loadPrices()
+            let scoreConfigs = try configuration.loadScoreConfigs()
+            let assembler = Assembler(store: store, configuration: configuration.assembler, prices: prices,
+                                      scoreConfigs: scoreConfigs, logger: logger)
+            let compactor = Compactor(store: store, configuration: configuration.compactor, prices: prices,
+                                      scoreConfigs: scoreConfigs, logger: logger)
             return Daemon(options: options, store: store, counters: counters, listeners: bound, ingest: ingest,
-                          assembler: assembler, group: group, logger: logger)
+                          assembler: assembler, compactor: compactor, group: group, logger: logger)
         } catch {
             store.close()
             try? await group.shutdownGracefully()
@@ -79,7 +85,9 @@ public final class Daemon: Sendable {
     }
 
     private init(options: Options, store: DataStore, counters: IngestCounters, listeners: [BoundListener],
-                 ingest: IngestServer, assembler: Assembler, group: MultiThreadedEventLoopGroup, logger: Logger) {
+                 ingest: IngestServer, assembler: Assembler, compactor: Compactor, group: MultiThreadedEventLoopGroup,
+                 logger: Logger) {
+        self.compactor = compactor
         self.options = options
         self.store = store
         self.counters = counters
@@ -144,11 +152,13 @@ public final class Daemon: Sendable {
         services.append(.init(service: StoreService(store: store)))
         // After the store (so it stops before the store closes), before everything that feeds it.
         services.append(.init(service: assembler))
+        if options.configuration.compactionEnabled { services.append(.init(service: compactor)) }
         let notifier = SystemdNotifier(environment: options.environment)
         let httpBound = AsyncBarrier()
         if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {
             let http = HTTPServer.application(
-                .init(host: address.host, port: address.port, metrics: { [self] in metricsText() }),
+                .init(host: address.host, port: address.port, metrics: { [self] in metricsText() },
+                      compact: { [self] in try await compactNow() }),
                 group: group, logger: logger,
                 onBound: { [self] bound in
                     metricsAddress.withLock { $0 = bound }
@@ -209,5 +219,25 @@ final class AsyncBarrier: Sendable {
             }
             if now { continuation.resume() }
         }
+    }
+}
+
+extension Daemon {
+    /// Runs a compaction now, off the event loops (`POST /wick/compact`, for `wick compact`).
+    func compactNow() async throws -> String {
+        let compactor = self.compactor
+        let box = Mutex<WorkerThread?>(nil)
+        let report: Compactor.Report = try await withCheckedThrowingContinuation { continuation in
+            let worker = WorkerThread(name: "wick-compact") {
+                do {
+                    continuation.resume(returning: try compactor.compactReady())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            box.withLock { $0 = worker }
+        }
+        box.withLock { $0 }?.join()
+        return String(decoding: report.json.serialized(), as: UTF8.self)
     }
 }

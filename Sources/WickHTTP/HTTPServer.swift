@@ -9,11 +9,15 @@ public enum HTTPServer {
         public var port: Int
         /// Renders the metrics page (called per scrape).
         public var metrics: @Sendable () -> String
+        /// Runs a compaction now and describes it as JSON (`wick compact` beside a running daemon).
+        public var compact: (@Sendable () async throws -> String)?
 
-        public init(host: String, port: Int, metrics: @escaping @Sendable () -> String) {
+        public init(host: String, port: Int, metrics: @escaping @Sendable () -> String,
+                    compact: (@Sendable () async throws -> String)? = nil) {
             self.host = host
             self.port = port
             self.metrics = metrics
+            self.compact = compact
         }
     }
 
@@ -29,6 +33,18 @@ public enum HTTPServer {
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+        }
+        if let compact = configuration.compact {
+            router.post("/wick/compact") { _, _ -> Response in
+                do {
+                    let report = try await compact()
+                    return Response(status: .ok, headers: [.contentType: "application/json"],
+                                    body: ResponseBody(byteBuffer: ByteBuffer(string: report)))
+                } catch {
+                    return Response(status: .internalServerError, headers: [.contentType: "application/json"],
+                                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":\"compaction failed: \(error)\"}")))
+                }
+            }
         }
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"],

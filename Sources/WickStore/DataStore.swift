@@ -22,6 +22,9 @@ public final class DataStore: Sendable {
         public var indexInitialMapBytes = 256 << 20
         /// zstd level of compacted segments (written in the background, read often: worth a higher level).
         public var compactionCompressionLevel: Int32 = 3
+        /// Frame size of compacted segments: larger than the log's (more context for zstd; a lookup
+        /// decompresses one frame per document, which is still about a millisecond).
+        public var compactionFrameBytes = 1 << 20
 
         public init() {}
     }
@@ -37,6 +40,8 @@ public final class DataStore: Sendable {
     private let retention: Mutex<(events: RetentionPolicy, deadLetters: RetentionPolicy)>
     /// What opening found and did about the index.
     public let indexRecovery: IndexRecovery
+    /// Held while segments are deleted: by the indexer's retention pass, or by `releaseCompactedNow`.
+    let maintenance = Mutex<Void>(())
     /// The compacted segments (for lookups) and the id the next one gets.
     let compaction: Mutex<(segments: [SegmentInfo], nextID: UInt64)>
 
@@ -258,6 +263,10 @@ public final class DataStore: Sendable {
     /// Runs on the indexer thread.
     private func runRetention() {
         let policies = retention.withLock { $0 }
+        maintenance.withLock { _ in runRetention(policies) }
+    }
+
+    private func runRetention(_ policies: (events: RetentionPolicy, deadLetters: RetentionPolicy)) {
         do {
             try applyRetention(to: events, policy: policies.events, indexed: true)
             try applyRetention(to: deadLetters, policy: policies.deadLetters, indexed: false)

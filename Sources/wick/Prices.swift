@@ -11,11 +11,16 @@ struct PriceOptions: ParsableArguments {
     var priceFiles: [String] = []
     @Flag(help: "Leave out Wick's embedded price table.") var noDefaultPrices = false
 
-    func load() async throws -> PriceBook {
+    /// The configuration the options name, with their price files first.
+    func configuration() async throws -> WickConfiguration {
         var configuration = try await WickConfiguration.load(file: config, flags: [:], environment: ProcessEnvironment.current)
         configuration.priceFiles = priceFiles + configuration.priceFiles
         if noDefaultPrices { configuration.priceDefaults = false }
-        return try configuration.loadPrices()
+        return configuration
+    }
+
+    func load() async throws -> PriceBook {
+        try await configuration().loadPrices()
     }
 }
 

@@ -72,7 +72,7 @@ func printNow(_ line: String) {
     _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
 }
 
-func printError(_ message: String) {
-    var bytes = Array((message + "\n").utf8)
+func printError(_ message: String, newline: Bool = true) {
+    var bytes = Array((message + (newline ? "\n" : "")).utf8)
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }

@@ -25,7 +25,9 @@ struct TraceCommand: AsyncParsableCommand {
         let directory = DataDirectory.resolve(explicit: data.dataDir, environment: ProcessEnvironment.current)
         let loaded: LoadedTrace?
         do {
-            loaded = try TraceLoader.load(id, project: project, from: StoreReader(directory), prices: try await prices.load())
+            let configuration = try await prices.configuration()
+            loaded = try TraceLoader.load(id, project: project, from: StoreReader(directory), prices: try configuration.loadPrices(),
+                                          scoreConfigs: try configuration.loadScoreConfigs())
         } catch {
             printError("wick trace: \(error)")
             throw ExitCode(1)

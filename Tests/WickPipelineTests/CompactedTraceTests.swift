@@ -8,6 +8,8 @@ import WickTestSupport
 /// A compacted document stands for the events it replaced: folding it, alone or with events that
 /// came later, gives what folding all the events would.
 @Suite struct CompactedTraceTests {
+    static func json(_ text: String) -> JSONValue { try! JSONValue.parse(text) }
+
     static let start: Int64 = 1_767_225_600_000_000
 
     static func iso(_ milliseconds: Int64) -> JSONValue {
@@ -81,12 +83,15 @@ import WickTestSupport
         let head = try JSONValue.parse(document.payload)
         #expect(head["events"]?.numberValue?.int64Value == 2)
         #expect(head["duplicates"]?.numberValue?.int64Value == 1)
-        #expect(head["firstReceived"]?.numberValue?.int64Value == 100)
-        #expect(head["lastReceived"]?.numberValue?.int64Value == 102)
+        #expect(head["received"] == Self.json("[100,102]"))
         // gpt-4o: $2.50/M input, $10/M output.
         #expect(head["totalCost"]?.numberValue?.text == "0.0035")
-        #expect(head["costs"]?["g"]?["input"]?.numberValue?.text == "0.0025")
         #expect(head["usage"]?["total"]?.numberValue?.int64Value == 1100)
-        #expect(head["batch"]?.arrayValue?.count == 2)
+        let generation = try #require(head["observations"]?[0])
+        #expect(generation["@type"]?.stringValue == "GENERATION")
+        #expect(generation["@cost"] == Self.json(#"{"input":0.0025,"output":0.001,"total":0.0035}"#))
+        // Defaults and the observation's own trace id are left out.
+        #expect(generation["traceId"] == nil && generation["level"] == nil && generation["environment"] == nil)
+        #expect(head["trace"]?["name"]?.stringValue == "chat")
     }
 }

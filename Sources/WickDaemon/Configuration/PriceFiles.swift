@@ -20,6 +20,22 @@ extension WickConfiguration {
         }
     }
 
+    /// The score configs `scores.configs-file` names (none when it names no file).
+    public func loadScoreConfigs() throws -> ScoreConfigs {
+        guard !scoreConfigsFile.isEmpty else { return .none }
+        let bytes: [UInt8]
+        do {
+            bytes = try Self.readWholeFile(scoreConfigsFile)
+        } catch {
+            throw ConfigurationError(key: "scores.configs-file", message: "cannot read \(scoreConfigsFile): \(error)")
+        }
+        do {
+            return try ScoreConfigs.parse(bytes)
+        } catch {
+            throw ConfigurationError(key: "scores.configs-file", message: "\(scoreConfigsFile): \(error)")
+        }
+    }
+
     static func readWholeFile(_ path: String) throws -> [UInt8] {
         let fd = try FileDescriptor.open(FilePath(path), .readOnly)
         defer { try? fd.close() }

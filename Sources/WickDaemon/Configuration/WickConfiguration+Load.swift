@@ -23,7 +23,8 @@ extension WickConfiguration {
         "storage.frame-bytes", "storage.compression-level", "storage.max-pending-bytes", "storage.min-free-bytes",
         "storage.disk-full-retry-ms", "storage.index-initial-map-bytes",
         "assembler.settle-ms", "assembler.max-open-bytes", "assembler.commit-ms",
-        "prices.files", "prices.defaults",
+        "prices.files", "prices.defaults", "scores.configs-file",
+        "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
     ]
 
@@ -93,6 +94,11 @@ extension WickConfiguration {
         assemblerCommitMilliseconds = try reader.int64("assembler.commit-ms", assemblerCommitMilliseconds, 1...60_000)
         priceFiles = reader.list("prices.files", priceFiles)
         priceDefaults = try reader.choice("prices.defaults", priceDefaults ? "true" : "false", ["true", "false"]) == "true"
+        scoreConfigsFile = try reader.string("scores.configs-file", scoreConfigsFile)
+        compactionEnabled = try reader.choice("compaction.enabled", compactionEnabled ? "true" : "false", ["true", "false"]) == "true"
+        compactionIntervalMilliseconds = try reader.int64("compaction.interval-ms", compactionIntervalMilliseconds, 1...86_400_000)
+        compactionMaxInputBytes = try reader.int("compaction.max-input-bytes", compactionMaxInputBytes, (1 << 20)...(4 << 30))
+        compactionCompressionLevel = Int32(try reader.int("compaction.compression-level", Int(compactionCompressionLevel), -7...19))
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))
         deadLetterMaxBytes = try reader.int64("retention.dead-letter-max-bytes", deadLetterMaxBytes, 0...(1 << 60))

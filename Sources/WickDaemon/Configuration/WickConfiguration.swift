@@ -63,6 +63,23 @@ public struct WickConfiguration: Sendable, Equatable {
     /// Whether Wick's embedded table (config/model-prices.json) follows the user's.
     public var priceDefaults = true
 
+    // Scores
+    /// A JSON file of score configs (Langfuse's ScoreConfig objects); empty means none.
+    public var scoreConfigsFile = ""
+
+    // Compaction
+    public var compactionEnabled = true
+    public var compactionIntervalMilliseconds: Int64 = 60_000
+    public var compactionMaxInputBytes: Int = 64 << 20
+    public var compactionCompressionLevel: Int32 = 3
+
+    public var compactor: Compactor.Configuration {
+        var compactor = Compactor.Configuration()
+        compactor.intervalMilliseconds = compactionIntervalMilliseconds
+        compactor.maxInputBytes = UInt64(compactionMaxInputBytes)
+        return compactor
+    }
+
     // Retention
     public var retentionMaxBytes: Int64 = 0
     public var retentionMaxAgeMilliseconds: Int64 = 0
@@ -92,6 +109,7 @@ public struct WickConfiguration: Sendable, Equatable {
         store.deadLetterRetention = deadLetterRetention
         store.maintenanceIntervalMilliseconds = maintenanceIntervalMilliseconds
         store.indexInitialMapBytes = indexInitialMapBytes
+        store.compactionCompressionLevel = compactionCompressionLevel
         return store
     }
 

@@ -7,7 +7,8 @@ import Glibc
 /// Fetches the running daemon's metrics page: a plain HTTP/1.0 GET on loopback, so that
 /// `wick stats` needs no HTTP client library.
 public enum MetricsClient: Sendable {
-    public static func fetch(_ address: String, path: String = "/metrics") throws -> String {
+    public static func fetch(_ address: String, path: String = "/metrics", method: String = "GET",
+                             timeoutSeconds: Int = 5) throws -> String {
         guard let target = HostPort(address) else { throw ConfigurationError(key: "metrics", message: "bad address \(address)") }
         var hints = addrinfo()
         hints.ai_socktype = CWickLinux_SOCK_STREAM()
@@ -19,12 +20,12 @@ public enum MetricsClient: Sendable {
         let fd = socket(info.pointee.ai_family, CWickLinux_SOCK_STREAM() | CWickLinux_SOCK_CLOEXEC(), 0)
         guard fd >= 0 else { throw ConfigurationError(key: "metrics", message: "socket failed") }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             throw ConfigurationError(key: "metrics", message: "cannot connect to \(address): \(String(cString: strerror(errno)))")
         }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array("\(method) \(path) HTTP/1.0\r\nHost: \(address)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -39,7 +40,8 @@ public enum MetricsClient: Sendable {
             throw ConfigurationError(key: "metrics", message: "no HTTP response from \(address)")
         }
         guard text.hasPrefix("HTTP/1.1 200") || text.hasPrefix("HTTP/1.0 200") else {
-            throw ConfigurationError(key: "metrics", message: "HTTP \(text.prefix(12)) from \(address)")
+            let body = text[split.upperBound...].prefix(500)
+            throw ConfigurationError(key: "metrics", message: "HTTP \(text.prefix(12)) from \(address)\(body.isEmpty ? "" : ": " + body)")
         }
         return String(text[split.upperBound...])
     }

@@ -34,18 +34,24 @@ struct ReloadService: Service {
             daemon.store.setRetention(events: fresh.retention, deadLetters: fresh.deadLetterRetention)
             // Price files are read again even when their names did not change: their contents may have.
             let prices = try fresh.loadPrices()
+            let scoreConfigs = try fresh.loadScoreConfigs()
             daemon.assembler.prices = prices
+            daemon.assembler.scoreConfigs = scoreConfigs
+            daemon.compactor.prices = prices
+            daemon.compactor.scoreConfigs = scoreConfigs
             var live = options.configuration
             live.priceFiles = fresh.priceFiles
             live.priceDefaults = fresh.priceDefaults
+            live.scoreConfigsFile = fresh.scoreConfigsFile
             live.logLevel = fresh.logLevel
             live.retentionMaxBytes = fresh.retentionMaxBytes
             live.retentionMaxAgeMilliseconds = fresh.retentionMaxAgeMilliseconds
             live.deadLetterMaxBytes = fresh.deadLetterMaxBytes
             if live != fresh {
-                logger.warning("config.reload-needs-restart", metadata: ["hint": "only log.level, retention.* and prices.* change without a restart"])
+                logger.warning("config.reload-needs-restart", metadata: ["hint": "only log.level, retention.*, prices.* and scores.* change without a restart"])
             }
-            logger.notice("config.reloaded", metadata: ["log.level": "\(fresh.logLevel)", "price-entries": "\(prices.entries.count)"])
+            logger.notice("config.reloaded", metadata: ["log.level": "\(fresh.logLevel)", "price-entries": "\(prices.entries.count)",
+                                                        "score-configs": "\(scoreConfigs.byID.count)"])
         } catch {
             logger.error("config.reload-failed", metadata: ["error": "\(error)"])
         }

@@ -3,15 +3,18 @@ public import WickJSON
 /// A compacted trace (docs/format.md §7): one JSON document holding everything a trace's events
 /// folded to, written by compaction in place of those events.
 ///
-///     {"wick":1,"traceId":…,"events":N,"duplicates":D,"firstReceived":µs,"lastReceived":µs,
-///      "totalCost":…,"usage":{…},"costs":{"<observation id>":{"input":…,"total":…},…},
-///      "batch":[<one create event per entity>]}
+///     {"wick":1,"traceId":…,"events":N,"duplicates":D,"received":[first µs,last µs],
+///      "totalCost":…,"usage":{…},
+///      "trace":{…},"observations":[{…},…],"scores":[{…},…]}
 ///
-/// The `batch` holds one Langfuse create event per entity — the trace, each observation, each
-/// score — carrying every folded field, with the envelope timestamp of the last event folded into
-/// that entity. Folding a document's batch gives back the same trace; folding it together with
-/// events that came later applies them in Langfuse's order around it. The costs and totals are
-/// those computed when the document was written (a fold prices again with the prices of its time).
+/// Each entity is the body of a Langfuse create event carrying every folded field (defaults and
+/// the observations' own trace id left out), plus Wick's own keys, which start with `@`: `@` the
+/// envelope time of the last event folded into it (µs after its own start time or timestamp),
+/// `@type` an observation's type, `@cost` its cost as computed when the document was written.
+/// Reading a document gives one create event per entity, with that envelope time: folded alone
+/// they give back the same trace; folded with events that came later, they apply in Langfuse's
+/// order around it. Event ids are derived from the entity's bytes, so the same content always
+/// gets the same id (a receiver deduplicating by event id keeps a merged document's new events).
 public enum CompactedTrace: Sendable {
     public static let version = 1
 
@@ -22,9 +25,8 @@ public enum CompactedTrace: Sendable {
         writer.key("wick"); writer.raw(String(version))
         writer.key("traceId"); writer.string(folded.trace.id)
         writer.key("events"); writer.raw(String(folded.events))
-        writer.key("duplicates"); writer.raw(String(folded.duplicateEvents))
-        writer.key("firstReceived"); writer.raw(String(receivedFirst))
-        writer.key("lastReceived"); writer.raw(String(receivedLast))
+        if folded.duplicateEvents > 0 { writer.key("duplicates"); writer.raw(String(folded.duplicateEvents)) }
+        writer.key("received"); writer.raw("[\(receivedFirst),\(receivedLast)]")
         var total: FixedDecimal?
         var usage: [String: UInt64] = [:]
         for observation in folded.observations {
@@ -32,43 +34,22 @@ public enum CompactedTrace: Sendable {
             for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
         }
         if let total { writer.key("totalCost"); writer.raw(total.json.text) }
-        writer.key("usage"); writer.counts(usage)
-        writer.key("costs")
-        writer.open()
-        for observation in folded.observations {
-            guard let cost = observation.cost else { continue }
-            writer.key(observation.id)
-            writer.open()
-            for (key, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.key(key); writer.raw(value.json.text) }
-            if let value = cost.total { writer.key("total"); writer.raw(value.json.text) }
-            writer.close()
-        }
-        writer.close()
-        writer.key("batch")
-        writer.bytes.append(UInt8(ascii: "["))
-        var first = true
-        func next() {
-            if !first { writer.bytes.append(UInt8(ascii: ",")) }
-            first = false
-        }
+        if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
         if folded.trace.hasTraceEvent {
-            next()
-            writer.traceEvent(folded.trace)
+            writer.key("trace")
+            writer.trace(folded.trace)
         }
-        for observation in folded.observations {
-            next()
-            writer.observationEvent(observation)
+        writer.key("observations")
+        writer.list(folded.observations) { $0.observation($1) }
+        if !folded.scores.isEmpty {
+            writer.key("scores")
+            writer.list(folded.scores) { $0.score($1) }
         }
-        for score in folded.scores {
-            next()
-            writer.scoreEvent(score)
-        }
-        writer.bytes.append(UInt8(ascii: "]"))
         writer.close()
         return writer.bytes
     }
 
-    /// What a document holds besides its events.
+    /// What a document holds besides its entities.
     public struct Bookkeeping: Sendable, Hashable {
         public var traceID: String
         /// Events folded into it (duplicates not counted) and duplicates seen.
@@ -76,45 +57,115 @@ public enum CompactedTrace: Sendable {
         public var duplicates: Int
         public var receivedFirst: Int64
         public var receivedLast: Int64
-        public var totalCost: JSONNumber?
     }
 
-    /// The document's events (numbered `sequence`, as the record that holds them), and its bookkeeping.
+    /// The document's create events (numbered `sequence`, as the record that holds them), and its
+    /// bookkeeping. A document that does not decode is reported like an event that does not.
     public static func decode(_ payload: UnsafeRawBufferPointer, sequence: UInt64, receiveTime: Int64, project: String,
                               scope: DecodeScope = .full) -> Result<([IngestionEvent], Bookkeeping), LateReject> {
-        let head: JSONValue
-        let elements: [BatchElement]
         do {
-            // Values longer than 64 bytes below the top (the batch, the costs) stay text here.
-            head = try JSONValue.parse(payload, deferringAbove: 64, fromDepth: 1)
-            guard case .batch(let found) = try JSONScanner().scan(payload) else {
-                return .failure(LateReject(.bodyFieldType, "a compacted document has no batch"))
-            }
-            elements = found
+            try JSONScanner().validate(payload)
         } catch {
             return .failure(LateReject(.json(error), "compacted document: \(error)"))
         }
-        guard head["wick"]?.numberValue?.int64Value == Int64(version), let traceID = head["traceId"]?.stringValue,
-              let events = head["events"]?.numberValue?.int64Value,
-              let first = head["firstReceived"]?.numberValue?.int64Value,
-              let last = head["lastReceived"]?.numberValue?.int64Value
-        else { return .failure(LateReject(.bodyFieldType, "a compacted document of another version or without its bookkeeping")) }
-        var decoded: [IngestionEvent] = []
-        decoded.reserveCapacity(elements.count)
-        for element in elements {
-            guard case .event(let fields) = element else {
-                return .failure(LateReject(.bodyFieldType, "a compacted document's batch holds a non-event"))
-            }
-            switch IngestionEvent.decode(UnsafeRawBufferPointer(rebasing: payload[fields.range]), sequence: sequence,
-                                         receiveTime: receiveTime, project: project, scope: scope) {
-            case .success(let event): decoded.append(event)
-            case .failure(let reject): return .failure(reject)
+        let root = ValidatedJSON.root(payload)
+        guard root.kind == .object else { return .failure(LateReject(.bodyFieldType, "a compacted document is not an object")) }
+        var reader = DocumentReader(payload: payload, sequence: sequence, receiveTime: receiveTime, project: project, scope: scope)
+        do {
+            try ValidatedJSON.forEachMember(of: root, in: payload) { (key, value) throws(LateReject) in try reader.member(key, value) }
+        } catch {
+            return .failure(error)
+        }
+        guard reader.version == Int64(version), let traceID = reader.traceID, let received = reader.received else {
+            return .failure(LateReject(.bodyFieldType, "a compacted document of another version, or without its bookkeeping"))
+        }
+        return .success((reader.events, Bookkeeping(traceID: traceID, events: reader.eventCount, duplicates: reader.duplicates,
+                                                   receivedFirst: received.first, receivedLast: received.last)))
+    }
+}
+
+/// Reads a document's members: bookkeeping, and each entity as a create event.
+private struct DocumentReader {
+    let payload: UnsafeRawBufferPointer
+    let sequence: UInt64
+    let receiveTime: Int64
+    let project: String
+    let scope: DecodeScope
+    var version: Int64?
+    var traceID: String?
+    var eventCount = 0
+    var duplicates = 0
+    var received: (first: Int64, last: Int64)?
+    var events: [IngestionEvent] = []
+
+    init(payload: UnsafeRawBufferPointer, sequence: UInt64, receiveTime: Int64, project: String, scope: DecodeScope) {
+        self.payload = payload
+        self.sequence = sequence
+        self.receiveTime = receiveTime
+        self.project = project
+        self.scope = scope
+    }
+
+    func integer(_ field: JSONField) -> Int64? {
+        guard field.kind == .number else { return nil }
+        return Int64(String(decoding: field.rawBytes(in: payload), as: UTF8.self))
+    }
+
+    mutating func member(_ key: JSONField, _ value: JSONField) throws(LateReject) {
+        if key.equals("wick", in: payload) {
+            version = integer(value)
+        } else if key.equals("traceId", in: payload), value.kind == .string {
+            traceID = value.string(in: payload)
+        } else if key.equals("events", in: payload) {
+            eventCount = Int(integer(value) ?? 0)
+        } else if key.equals("duplicates", in: payload) {
+            duplicates = Int(integer(value) ?? 0)
+        } else if key.equals("received", in: payload), value.kind == .array {
+            var times: [Int64] = []
+            ValidatedJSON.forEachElement(of: value, in: payload) { if let time = integer($0) { times.append(time) } }
+            if times.count == 2 { received = (times[0], times[1]) }
+        } else if key.equals("trace", in: payload), value.kind == .object {
+            try entity(value, fixed: .traceCreate)
+        } else if key.equals("observations", in: payload), value.kind == .array {
+            try ValidatedJSON.forEachElement(of: value, in: payload) { (element) throws(LateReject) in try entity(element, fixed: nil) }
+        } else if key.equals("scores", in: payload), value.kind == .array {
+            try ValidatedJSON.forEachElement(of: value, in: payload) { (element) throws(LateReject) in
+                try entity(element, fixed: .scoreCreate)
             }
         }
-        let bookkeeping = Bookkeeping(traceID: traceID, events: Int(events),
-                                      duplicates: Int(head["duplicates"]?.numberValue?.int64Value ?? 0),
-                                      receivedFirst: first, receivedLast: last, totalCost: head["totalCost"]?.numberValue)
-        return .success((decoded, bookkeeping))
+    }
+
+    /// One entity: its body decoded as any event's, its envelope made from Wick's `@` keys.
+    mutating func entity(_ object: JSONField, fixed: EventType?) throws(LateReject) {
+        guard object.kind == .object else { throw LateReject(.bodyFieldType, "a compacted entity is not an object") }
+        var type = fixed
+        var delta: Int64 = 0
+        try ValidatedJSON.forEachMember(of: object, in: payload) { (key, value) throws(LateReject) in
+            if key.equals("@", in: payload) {
+                delta = integer(value) ?? 0
+            } else if key.equals("@type", in: payload), value.kind == .string {
+                guard let observationType = ObservationType(rawValue: value.string(in: payload)) else {
+                    throw LateReject(.unknownType, "unknown observation type in a compacted document")
+                }
+                type = observationType.createEvent
+            }
+        }
+        guard let type else { throw LateReject(.bodyFieldType, "a compacted observation without its @type") }
+        var decoder = BodyDecoder(buffer: payload, type: type, scope: scope)
+        try ValidatedJSON.forEachMember(of: object, in: payload) { (key, value) throws(LateReject) in
+            try decoder.member(key, value)
+        }
+        try decoder.finish()
+        let body = decoder.body
+        guard let base = (type == .traceCreate || type == .scoreCreate) ? body.timestamp : body.startTime,
+              let timestamp = Timestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + delta)
+        else { throw LateReject(.bodyFieldType, "a compacted entity without its time") }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in object.rawBytes(in: payload) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        let hex = String(hash, radix: 16)
+        events.append(IngestionEvent(id: "wick-" + String(repeating: "0", count: 16 - hex.count) + hex, type: type,
+                                     timestamp: timestamp, body: body, sequence: sequence, receiveTime: receiveTime,
+                                     project: project))
     }
 }
 
@@ -172,36 +223,31 @@ private struct DocumentWriter {
         if !metadata.isEmpty { key("metadata"); value(.object(metadata)) }
     }
 
-    /// An event is written body first (key order means nothing in JSON) so that its id can be a
-    /// hash of the body: the same entity with the same content always gets the same event id, and
-    /// one merged with later events a new one (a receiver deduplicating by event id keeps both).
-    private var bodyStart = 0
-    private var pending: (type: EventType, timestamp: Timestamp)?
-
-    mutating func openEvent(type: EventType, timestamp: Timestamp) {
-        open()
-        key("body")
-        bodyStart = bytes.count
-        pending = (type, timestamp)
-        open()
+    mutating func list<T>(_ items: [T], _ write: (inout DocumentWriter, T) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (position, item) in items.enumerated() {
+            if position > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
     }
 
-    mutating func closeEvent() {
-        close()
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes[bodyStart...] { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        let hex = String(hash, radix: 16)
-        let (type, timestamp) = pending!
-        key("id"); string("wick-" + String(repeating: "0", count: 16 - hex.count) + hex)
-        key("type"); raw("\"\(type.wireName)\"")
-        key("timestamp"); time(timestamp)
-        close()
+    /// `@`: the envelope time of the entity's last event, as µs after `base` (left out when 0).
+    mutating func lastEvent(_ time: Timestamp, after base: Timestamp) {
+        let delta = time.microsecondsSinceEpoch - base.microsecondsSinceEpoch
+        if delta != 0 { key("@"); raw(String(delta)) }
     }
 
-    mutating func traceEvent(_ trace: Trace) {
-        openEvent(type: .traceCreate, timestamp: trace.lastEventTime)
+    mutating func environment(_ name: String) {
+        if name != "default" { key("environment"); string(name) }
+    }
+
+    mutating func trace(_ trace: Trace) {
+        open()
         key("id"); string(trace.id)
         key("timestamp"); time(trace.timestamp)
+        lastEvent(trace.lastEventTime, after: trace.timestamp)
         optional("name", trace.name)
         optional("userId", trace.userId)
         optional("sessionId", trace.sessionId)
@@ -211,17 +257,20 @@ private struct DocumentWriter {
         optional("output", trace.output)
         metadata(trace.metadata)
         if !trace.tags.isEmpty { key("tags"); value(.array(trace.tags.map { .string($0) })) }
-        key("public"); raw(trace.isPublic ? "true" : "false")
-        key("environment"); string(trace.environment)
-        closeEvent()
+        if trace.isPublic { key("public"); raw("true") }
+        environment(trace.environment)
+        close()
     }
 
-    mutating func observationEvent(_ observation: Observation) {
-        openEvent(type: observation.type.createEvent, timestamp: observation.lastEventTime)
+    mutating func observation(_ observation: Observation) {
+        open()
         key("id"); string(observation.id)
-        key("traceId"); string(observation.traceId)
-        optional("name", observation.name)
+        key("@type"); string(observation.type.rawValue)
         key("startTime"); time(observation.startTime)
+        lastEvent(observation.lastEventTime, after: observation.startTime)
+        // The trace is the document's, unless the observation named another (it never does when
+        // grouped by its trace id; kept for safety).
+        optional("name", observation.name)
         if let end = observation.endTime { key("endTime"); time(end) }
         if let first = observation.completionStartTime { key("completionStartTime"); time(first) }
         optional("model", observation.model)
@@ -229,11 +278,11 @@ private struct DocumentWriter {
         optional("input", observation.input)
         optional("output", observation.output)
         metadata(observation.metadata)
-        key("level"); string(observation.level.rawValue)
+        if observation.level != .default { key("level"); string(observation.level.rawValue) }
         optional("statusMessage", observation.statusMessage)
         optional("parentObservationId", observation.parentObservationId)
         optional("version", observation.version)
-        key("environment"); string(observation.environment)
+        environment(observation.environment)
         if let name = observation.promptName, let version = observation.promptVersion {
             key("promptName"); string(name)
             key("promptVersion"); raw(String(version))
@@ -248,13 +297,21 @@ private struct DocumentWriter {
             for (name, number) in observation.providedCostDetails.sorted(by: { $0.key < $1.key }) { key(name); raw(number.text) }
             close()
         }
-        closeEvent()
+        if let cost = observation.cost {
+            key("@cost")
+            open()
+            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); raw(value.json.text) }
+            if let value = cost.total { key("total"); raw(value.json.text) }
+            close()
+        }
+        close()
     }
 
-    mutating func scoreEvent(_ score: Score) {
-        openEvent(type: .scoreCreate, timestamp: score.lastEventTime)
+    mutating func score(_ score: Score) {
+        open()
         key("id"); string(score.id)
         key("timestamp"); time(score.timestamp)
+        lastEvent(score.lastEventTime, after: score.timestamp)
         key("name"); string(score.name)
         key("dataType"); string(score.dataType.rawValue)
         key("value")
@@ -268,10 +325,10 @@ private struct DocumentWriter {
         optional("datasetRunId", score.datasetRunId)
         optional("comment", score.comment)
         optional("configId", score.configId)
-        key("source"); string(score.source)
+        if score.source != "API" { key("source"); string(score.source) }
         metadata(score.metadata)
-        key("environment"); string(score.environment)
-        closeEvent()
+        environment(score.environment)
+        close()
     }
 }
 

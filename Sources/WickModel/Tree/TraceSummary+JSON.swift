@@ -19,6 +19,7 @@ extension TraceSummary {
             "events": .number(JSONNumber(events)),
             "lastReceived": .string(Timestamp(microsecondsSinceEpoch: lastReceived)?.iso8601 ?? ""),
             "hasTraceEvent": .bool(hasTraceEvent), "treeProblems": .number(JSONNumber(treeProblems)),
+            "models": .object(JSONObject(models.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })),
         ]
         for (key, value) in [("name", name), ("userId", userId), ("sessionId", sessionId), ("release", release), ("version", version)] {
             object[key] = value.map { .string($0) } ?? .null
@@ -96,6 +97,15 @@ extension TraceSummary {
         key("lastReceived"); string(Timestamp(microsecondsSinceEpoch: lastReceived)?.iso8601 ?? "")
         key("hasTraceEvent"); number(hasTraceEvent ? "true" : "false")
         key("treeProblems"); number(String(treeProblems))
+        key("models")
+        out.append(UInt8(ascii: "{"))
+        for (position, entry) in models.sorted(by: { $0.key < $1.key }).enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            string(entry.key)
+            out.append(UInt8(ascii: ":"))
+            entry.value.json.write(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
         key("name"); string(name)
         key("userId"); string(userId)
         key("sessionId"); string(sessionId)
@@ -143,5 +153,23 @@ extension TraceSummary {
         lastReceived = object["lastReceived"]?.stringValue.flatMap { Timestamp(iso8601: $0) }?.microsecondsSinceEpoch ?? 0
         hasTraceEvent = object["hasTraceEvent"]?.boolValue ?? false
         treeProblems = Int(object["treeProblems"]?.numberValue?.int64Value ?? 0)
+        var models: [String: ModelUsage] = [:]
+        for (model, item) in object["models"]?.objectValue ?? JSONObject() {
+            func count(_ key: String) -> UInt64 { UInt64(max(0, item[key]?.numberValue?.int64Value ?? 0)) }
+            models[model] = ModelUsage(observations: Int(count("observations")), input: count("input"), output: count("output"),
+                                       total: count("total"), cost: item["cost"]?.numberValue.flatMap(FixedDecimal.init))
+        }
+        self.models = models
+    }
+}
+
+extension TraceSummary.ModelUsage {
+    var json: JSONValue {
+        .object([
+            "observations": .number(JSONNumber(observations)),
+            "input": .number(JSONNumber(Int64(clamping: input))), "output": .number(JSONNumber(Int64(clamping: output))),
+            "total": .number(JSONNumber(Int64(clamping: total))),
+            "cost": cost.map { .number($0.json) } ?? .null,
+        ])
     }
 }

@@ -30,6 +30,34 @@ public struct TraceSummary: Sendable, Hashable {
     public var hasTraceEvent: Bool
     /// Observations whose parent is missing, self-parents and loops cut.
     public var treeProblems: Int
+    /// Usage and cost by model (observations with a model or a cost; "" for a cost without model):
+    /// what `wick costs --by model` and the daily metrics add up.
+    public var models: [String: ModelUsage]
+
+    public struct ModelUsage: Sendable, Hashable {
+        public var observations: Int
+        public var input: UInt64
+        public var output: UInt64
+        public var total: UInt64
+        /// USD, exact; nil when none of its observations has a cost.
+        public var cost: FixedDecimal?
+
+        public init(observations: Int = 0, input: UInt64 = 0, output: UInt64 = 0, total: UInt64 = 0, cost: FixedDecimal? = nil) {
+            self.observations = observations
+            self.input = input
+            self.output = output
+            self.total = total
+            self.cost = cost
+        }
+
+        public mutating func add(_ other: ModelUsage) {
+            observations += other.observations
+            input += other.input
+            output += other.output
+            total += other.total
+            if let more = other.cost { cost = (cost ?? .zero) + more }
+        }
+    }
 
     public struct ScoreSummary: Sendable, Hashable {
         public var name: String
@@ -63,6 +91,7 @@ public struct TraceSummary: Sendable, Hashable {
         var errors = 0
         var warnings = 0
         var cost: FixedDecimal?
+        var models: [String: ModelUsage] = [:]
         let observations = folded.observations
         for index in observations.indices {
             let startTime = observations[index].startTime
@@ -76,8 +105,16 @@ public struct TraceSummary: Sendable, Hashable {
             default: break
             }
             for (key, value) in observations[index].usageDetails { usage[key, default: 0] += value }
-            if let total = observations[index].cost?.total { cost = (cost ?? .zero) + total }
+            let observationCost = observations[index].cost?.total
+            if let total = observationCost { cost = (cost ?? .zero) + total }
+            if observations[index].model != nil || observationCost != nil {
+                let details = observations[index].usageDetails
+                models[observations[index].model ?? "", default: ModelUsage()].add(ModelUsage(
+                    observations: 1, input: details["input"] ?? 0, output: details["output"] ?? 0, total: details["total"] ?? 0,
+                    cost: observationCost))
+            }
         }
+        self.models = models
         end = max(last ?? trace.timestamp, trace.timestamp)
         if let first, let last {
             latency = Double(last.microsecondsSinceEpoch - first.microsecondsSinceEpoch) / 1_000_000

@@ -83,7 +83,7 @@ extension DataStore {
         }
         return try CompactedSegmentBuilder(directory: directory, id: id, covered: input.covered,
                                            createdAt: configuration.log.clock.microseconds(),
-                                           frameBytes: configuration.log.frameBytes,
+                                           frameBytes: configuration.compactionFrameBytes,
                                            compressionLevel: configuration.compactionCompressionLevel)
     }
 
@@ -220,6 +220,11 @@ extension DataStore {
             }
         }
         return keys
+    }
+
+    /// `releaseCompacted` now, on the caller's thread (`wick compact` without a daemon).
+    public func releaseCompactedNow() throws(StorageError) {
+        try maintenance.withLock { (_) throws(StorageError) in try releaseCompacted() }
     }
 
     /// Deletes raw segments that compaction replaced once every cursor has passed them, oldest
