@@ -141,8 +141,12 @@ public final class Daemon: Sendable {
     /// The metrics page, as served on the metrics address.
     public func metricsText() -> String {
         let ports = listeners.filter { $0.kind == .udp }.compactMap { HostPort($0.address)?.port }
-        return DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
-                             startTime: startTime).render()
+        var metrics = DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
+                             startTime: startTime)
+        metrics.compaction = compactor.totals
+        let gate = (try? store.cursor(TraceDocuments.cursor)) ?? 0
+        metrics.compactionBacklog = (try? store.compactionBacklog(below: gate ?? 0)) ?? (0, 0)
+        return metrics.render()
     }
 
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then shuts down in order.

@@ -196,7 +196,10 @@ public final class Compactor: Sendable {
                 groupIndex[key] = position
                 groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self)))
             }
-            groups[position].records.append(record.stored(sequence: sequence))
+            // Only the payload is needed to fold; the keys are the group's (put back for a record carried over).
+            groups[position].records.append(StoredRecord(sequence: sequence, kind: .rawEvent, receiveTime: record.receiveTime,
+                                                         project: groups[position].project, keys: [],
+                                                         payload: Array(record.payload)))
         }
         let builder = try store.makeCompactedSegment(replacing: input)
         if !carried.isEmpty { try builder.append(carried) }
@@ -211,7 +214,7 @@ public final class Compactor: Sendable {
             // Events that do not decode stay as they came (they were dead-lettered when they settled).
             let rejected = Set(loaded.lateRejects.map(\.sequence))
             for record in group.records where rejected.contains(record.sequence) {
-                batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: record.keys,
+                batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: [key],
                              payload: record.payload)
                 report.carried += 1
             }

@@ -76,6 +76,30 @@ import WickTestSupport
         #expect(try compactor.compactReady().segments == 0)
     }
 
+    /// Inputs are bounded by frames, not segments: one frame at a time, traces that span frames are
+    /// merged from one compacted segment into the next, and a raw segment goes once all of it is done.
+    @Test func inputsOfOneFrameEachStillReadTheSame() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
+        defer { fixture.stop() }
+        try await Self.fill(fixture)
+        let before = try Self.loadAll(fixture, 0..<Self.traces)
+        var configuration = Compactor.Configuration()
+        configuration.maxInputBytes = 1
+        let compactor = Compactor(store: fixture.store, configuration: configuration, prices: .defaults, logger: quietLogger)
+        let report = try compactor.compactReady()
+        #expect(report.compactedSegments > report.segments / 2 && report.compactedSegments >= 4)
+        #expect(report.merged > 0 && report.superseded == report.merged)
+        #expect(report.rawRecords == UInt64(Self.traces * 6))
+        Self.expectSame(before, try Self.loadAll(fixture, 0..<Self.traces))
+        fixture.store.requestRetention()
+        #expect(await fixture.waitUntil { fixture.store.events.segments.count == 1 })
+        Self.expectSame(before, try Self.loadAll(fixture, 0..<Self.traces))
+        for n in 0..<Self.traces {
+            let records = try fixture.store.records(for: TraceDocuments.traceIndexKey("t\(n)"))
+            #expect(records.map(\.kind) == [.compactedDocument])
+        }
+    }
+
     @Test func aCursorBehindKeepsRawSegmentsUntilItPasses() async throws {
         let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
         defer { fixture.stop() }

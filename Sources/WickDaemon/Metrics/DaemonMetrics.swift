@@ -9,6 +9,9 @@ public struct DaemonMetrics: Sendable {
     let store: DataStore
     let counters: IngestCounters
     let assembler: AssemblerStatistics
+    /// What compaction has done since the daemon started.
+    var compaction = Compactor.Report()
+    var compactionBacklog: (segments: Int, bytes: UInt64) = (0, 0)
     /// Local UDP ports, for the kernel's drop counters.
     let udpPorts: [Int]
     let startTime: Int64
@@ -112,6 +115,16 @@ public struct DaemonMetrics: Sendable {
             out.gauge("wick_assembler_lag_recent_seconds", "Percentiles of the most recent assembler lag samples.",
                       [([("quantile", "0.5")], p50 / 1000), ([("quantile", "0.99")], p99 / 1000)])
         }
+        out.counter("wick_compaction_segments_total", "Raw segments compacted.", compaction.segments)
+        out.counter("wick_compaction_raw_bytes_total", "Raw segment bytes (on disk) compacted.", Int(compaction.rawFileBytes))
+        out.counter("wick_compaction_raw_payload_bytes_total", "Raw NDJSON bytes (events as sent) compacted.", Int(compaction.rawPayloadBytes))
+        out.counter("wick_compaction_compacted_bytes_total", "Compacted segment bytes written.", Int(compaction.compactedFileBytes))
+        out.counter("wick_compaction_documents_total", "Trace documents written.", compaction.documents)
+        out.counter("wick_compaction_merged_total", "Documents merged with late events.", compaction.merged)
+        out.counter("wick_compaction_carried_total", "Events carried over as they were (no trace, or not decodable).", compaction.carried)
+        out.counter("wick_compaction_seconds_total", "Time spent compacting.", [([], compaction.seconds)])
+        out.gauge("wick_compaction_backlog_segments", "Sealed raw segments the assembler has passed, not compacted yet.",
+                  Double(compactionBacklog.segments))
         return out.text
     }
 }

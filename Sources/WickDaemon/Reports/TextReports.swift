@@ -116,6 +116,11 @@ extension SendSummary {
         if let acknowledged { object["acked"] = .number(JSONNumber(acknowledged)) }
         if let rejected { object["rejected"] = .number(JSONNumber(rejected)) }
         if let error { object["error"] = .string(error) }
+        if let ackLatency {
+            object["ack_ms"] = .object(["p50": .number(JSONNumber(ackLatency.p50 * 1000) ?? 0),
+                                        "p99": .number(JSONNumber(ackLatency.p99 * 1000) ?? 0),
+                                        "max": .number(JSONNumber(ackLatency.max * 1000) ?? 0)])
+        }
         return .object(object)
     }
 }

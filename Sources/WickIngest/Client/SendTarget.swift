@@ -35,8 +35,35 @@ public struct SendSummary: Sendable, Equatable {
     public var seconds = 0.0
     /// The daemon's error line, if it sent one (a storage failure closes the connection).
     public var error: String? = nil
+    /// With acks: how long lines waited from being written to being acknowledged (durable).
+    public var ackLatency: AckLatency? = nil
 
     public init() {}
+}
+
+/// Percentiles of the time from writing a line to an ack covering it, over lines.
+public struct AckLatency: Sendable, Equatable {
+    public var p50: Double
+    public var p99: Double
+    public var max: Double
+
+    init?(_ samples: [(seconds: Double, lines: Int)]) {
+        let sorted = samples.filter { $0.lines > 0 }.sorted { $0.seconds < $1.seconds }
+        let total = sorted.reduce(0) { $0 + $1.lines }
+        guard total > 0 else { return nil }
+        func percentile(_ fraction: Double) -> Double {
+            let rank = Int((Double(total) * fraction).rounded(.up))
+            var seen = 0
+            for sample in sorted {
+                seen += sample.lines
+                if seen >= rank { return sample.seconds }
+            }
+            return sorted[sorted.count - 1].seconds
+        }
+        p50 = percentile(0.5)
+        p99 = percentile(0.99)
+        max = sorted[sorted.count - 1].seconds
+    }
 }
 
 public struct SendError: Error, Sendable, CustomStringConvertible {

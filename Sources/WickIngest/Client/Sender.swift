@@ -41,18 +41,24 @@ public enum Sender: Sendable {
         var body = input
         if let last = body.last, last != 0x0A { body.append(0x0A) }
         var sentBytes = 0
+        var sentLines = 0
         do {
             if let rate = options.rate, rate > 0 {
                 try paced(body, rate: rate) { chunk in
                     try writeAll(fd, chunk)
                     sentBytes += chunk.count
+                    sentLines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                    if options.acknowledged { acks.wrote(through: sentLines, at: monotonicSeconds()) }
                 }
             } else {
-                // Large writes: one syscall per 256 KiB.
+                // Large writes: one syscall per 256 KiB, cut at a line's end so that each is timed.
                 while sentBytes < body.count {
-                    let end = min(body.count, sentBytes + 256 * 1024)
+                    var end = min(body.count, sentBytes + 256 * 1024)
+                    while end < body.count && body[end - 1] != 0x0A { end += 1 }
                     try body[sentBytes..<end].withUnsafeBytes { try writeAll(fd, $0) }
+                    sentLines += body[sentBytes..<end].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
                     sentBytes = end
+                    if options.acknowledged { acks.wrote(through: sentLines, at: monotonicSeconds()) }
                 }
             }
         } catch {
@@ -69,6 +75,7 @@ public enum Sender: Sendable {
             let state = acks.result
             summary.acknowledged = state.lines
             summary.rejected = state.rejected
+            summary.ackLatency = AckLatency(state.latencies)
             if let error = state.error { summary.error = error }
         } else {
             // Wait for the daemon to close, so that everything sent was at least read.

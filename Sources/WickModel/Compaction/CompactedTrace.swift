@@ -195,6 +195,15 @@ private struct DocumentWriter {
         needsComma = true
     }
 
+    /// A key of Wick's own: plain ASCII, nothing to escape.
+    mutating func key(_ name: StaticString) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = true
+    }
+
     mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
     mutating func string(_ text: String) { JSONWriter.writeString(text, to: &bytes) }
     mutating func value(_ value: JSONValue) { value.write(to: &bytes) }
@@ -211,11 +220,11 @@ private struct DocumentWriter {
         close()
     }
 
-    mutating func optional(_ name: String, _ text: String?) {
+    mutating func optional(_ name: StaticString, _ text: String?) {
         if let text { key(name); string(text) }
     }
 
-    mutating func optional(_ name: String, _ json: JSONValue?) {
+    mutating func optional(_ name: StaticString, _ json: JSONValue?) {
         if let json { key(name); value(json) }
     }
 

@@ -9,15 +9,26 @@ import Synchronization
 /// published file is the commit point: start-up rolls forward any the index has not caught up with.
 /// Raw segments are deleted later, by the maintenance pass, once every cursor has passed them.
 extension DataStore {
-    /// Raw segments to compact next, oldest first, and the sequence numbers they hold.
+    /// Raw frames to compact next, oldest first, and the sequence numbers they hold. A compaction
+    /// replaces whole frames, not whole segments, so that its memory is bounded by
+    /// `compaction.max-input-bytes` whatever the segment size; a raw segment is deleted once
+    /// compactions have replaced all of it.
     public struct CompactionInput: Sendable {
-        public var segments: [SegmentInfo]
+        public struct Part: Sendable {
+            public var segment: SegmentInfo
+            var frames: [SegmentFooter.FrameEntry]
+        }
+
+        public var parts: [Part]
         public var covered: Range<UInt64>
-        public var recordCount: UInt64
-        public var uncompressedBytes: UInt64
-        public var fileBytes: Int64
-        /// The index keys (LMDB form) of each segment's records, gathered while they are read.
+        public var recordCount: UInt64 = 0
+        public var uncompressedBytes: UInt64 = 0
+        /// The bytes these frames take in their segments.
+        public var fileBytes: Int64 = 0
+        /// The index keys (LMDB form) of each segment's records read, gathered while they are read.
         var rawKeys: [UInt64: Set<[UInt8]>] = [:]
+
+        public var segments: [SegmentInfo] { parts.map(\.segment) }
     }
 
     /// Every raw record below this has been replaced by compacted records.
@@ -25,39 +36,46 @@ extension DataStore {
         (try? index.meta(.compactedBelow)) ?? 0
     }
 
-    /// The oldest sealed raw segments not compacted yet whose records all lie below `gate` (the
-    /// slowest consumer that must see raw events first: the assembler), at most `maxBytes`
-    /// uncompressed (but at least one segment). Nil when none is ready.
+    /// The oldest raw frames not compacted yet, of sealed segments, whose records all lie below
+    /// `gate` (the slowest consumer that must see raw events first: the assembler), at most
+    /// `maxBytes` uncompressed (but at least one frame). Nil when none is ready.
     public func nextCompactionInput(below gate: UInt64, maxBytes: UInt64) throws(StorageError) -> CompactionInput? {
         let from = compactedBelow
         let live = Dictionary(uniqueKeysWithValues: events.segments.map { ($0.id, $0) })
-        var input = CompactionInput(segments: [], covered: from..<from, recordCount: 0, uncompressedBytes: 0, fileBytes: 0)
-        for entry in try index.segments() where !CompactedSegments.contains(entry.segmentID) && entry.nextSequence > from {
-            guard entry.kind == .raw, entry.sealed, entry.nextSequence <= gate, let info = live[entry.segmentID] else { break }
-            if !input.segments.isEmpty && input.uncompressedBytes + entry.uncompressedBytes > maxBytes { break }
-            if input.segments.isEmpty { input.covered = max(from, entry.firstSequence)..<entry.nextSequence }
-            input.segments.append(info)
-            input.covered = input.covered.lowerBound..<entry.nextSequence
-            input.recordCount += entry.recordCount
-            input.uncompressedBytes += entry.uncompressedBytes
-            input.fileBytes += entry.fileBytes
+        var input = CompactionInput(parts: [], covered: from..<from)
+        segments: for entry in try index.segments() where !CompactedSegments.contains(entry.segmentID) && entry.nextSequence > from {
+            guard entry.kind == .raw, entry.sealed, let info = live[entry.segmentID],
+                  let reader = try? SegmentReader(path: info.path, segmentID: info.id), let footer = reader.footer
+            else { break }
+            var part = CompactionInput.Part(segment: info, frames: [])
+            for frame in footer.frames {
+                let end = frame.firstSequence + UInt64(frame.recordCount)
+                guard end > from else { continue }
+                guard end <= gate else { break }
+                if input.recordCount > 0 && input.uncompressedBytes + UInt64(frame.uncompressedLength) > maxBytes { break }
+                if input.recordCount == 0 { input.covered = max(from, frame.firstSequence)..<end }
+                part.frames.append(frame)
+                input.covered = input.covered.lowerBound..<end
+                input.recordCount += UInt64(frame.recordCount)
+                input.uncompressedBytes += UInt64(frame.uncompressedLength)
+                input.fileBytes += frame.frameLength
+            }
+            if !part.frames.isEmpty { input.parts.append(part) }
+            // Stop at the first frame left behind: what is compacted stays one prefix of the log.
+            if part.frames.last.map({ $0.offset != footer.frames.last?.offset }) ?? true { break segments }
+            // A range covers the whole segment up to its end (damaged frames left gaps).
+            input.covered = input.covered.lowerBound..<max(input.covered.upperBound, entry.nextSequence)
         }
-        return input.segments.isEmpty ? nil : input
+        return input.recordCount == 0 ? nil : input
     }
 
     /// Reads the input's records in sequence order (damaged frames skipped, as every reader does),
     /// noting their keys for the index.
     public func readRecords(of input: inout CompactionInput, _ body: (UInt64, RecordView) throws -> Void) throws {
-        for segment in input.segments {
-            let reader = try SegmentReader(path: segment.path, segmentID: segment.id)
-            let frames: [SegmentFooter.FrameEntry]
-            if let footer = reader.footer {
-                frames = footer.frames
-            } else {
-                frames = try reader.scan(expectedFirstSequence: segment.firstSequence).frames
-            }
+        for part in input.parts {
+            let reader = try SegmentReader(path: part.segment.path, segmentID: part.segment.id)
             var keys = Set<[UInt8]>()
-            for frame in frames {
+            for frame in part.frames {
                 do {
                     _ = try reader.readFrame(at: frame.offset) { sequence, record in
                         record.forEachKey { space, key in
@@ -71,7 +89,7 @@ extension DataStore {
                     continue
                 }
             }
-            input.rawKeys[segment.id] = keys
+            input.rawKeys[part.segment.id] = keys
         }
     }
 
@@ -110,9 +128,14 @@ extension DataStore {
         let segment = CompactedSegment(info: SegmentInfo(id: builder.id, path: path, firstSequence: input.covered.lowerBound,
                                                          sealed: true),
                                        covered: input.covered)
-        let rawKeys = input.rawKeys.mapValues { $0.sorted(by: Self.lmdbOrder) }
+        var rawKeys: [RawFrames] = []
+        for part in input.parts {
+            guard let first = part.frames.first, let last = part.frames.last else { continue }
+            rawKeys.append(RawFrames(locations: FrameLocation(segment: part.segment.id, offset: first.offset)...FrameLocation(
+                segment: part.segment.id, offset: last.offset), keys: (input.rawKeys[part.segment.id] ?? []).sorted(by: Self.lmdbOrder)))
+        }
         let superseded = try Self.repoint(index: index, segment: segment, catalog: builder.catalogEntry(), work: builder.work,
-                                          rawKeys: rawKeys)
+                                          raw: rawKeys)
         compaction.withLock { $0.segments.append(segment.info) }
         step(.indexed)
         indexer.requestRetention()
@@ -123,8 +146,15 @@ extension DataStore {
     /// The one transaction that makes a compacted segment visible: its records indexed, the raw
     /// records it replaces and older compacted records of the same keys unindexed, the catalog and
     /// the compacted-below mark updated. Idempotent (start-up may run it again for the same segment).
+    /// Raw frames a compacted segment replaces (one segment's, from the first to the last), and
+    /// the keys their records carry.
+    struct RawFrames {
+        var locations: ClosedRange<FrameLocation>
+        var keys: [[UInt8]]
+    }
+
     static func repoint(index: IndexStore, segment: CompactedSegment, catalog: CatalogEntry, work: IndexWork,
-                        rawKeys: [UInt64: [[UInt8]]]) throws(StorageError) -> Int {
+                        raw: [RawFrames]) throws(StorageError) -> Int {
         var work = work
         work.sortAndDeduplicate()
         work.highWaterMark = 0
@@ -135,7 +165,7 @@ extension DataStore {
         }
         let batch = work
         return try index.environment.withWrite { (txn) throws(StorageError) -> Int in
-            for (id, keys) in rawKeys { _ = try index.removeEntries(segment: id, keys: keys, txn: txn) }
+            for frames in raw { _ = try index.removeEntries(frames.locations, keys: frames.keys, txn: txn) }
             var superseded = 0
             if segment.info.id > CompactedSegments.firstID {
                 superseded = try index.removeEntries(segments: CompactedSegments.firstID...(segment.info.id - 1), keys: newKeys, txn: txn)
@@ -191,26 +221,29 @@ extension DataStore {
                 catalog.maxReceiveTime = max(catalog.maxReceiveTime, frame.maxReceiveTime)
             }
             if catalog.recordCount == 0 { catalog.minReceiveTime = 0; catalog.maxReceiveTime = 0 }
-            var rawKeys: [UInt64: [[UInt8]]] = [:]
-            for (position, raw) in rawSegments.enumerated() where raw.firstSequence >= segment.covered.lowerBound {
+            var raw: [RawFrames] = []
+            for (position, rawSegment) in rawSegments.enumerated() {
                 let next = position + 1 < rawSegments.count ? rawSegments[position + 1].firstSequence : UInt64.max
-                guard next <= segment.covered.upperBound else { break }
-                rawKeys[raw.id] = try keys(of: raw).sorted(by: lmdbOrder)
+                guard next > segment.covered.lowerBound else { continue }
+                guard rawSegment.firstSequence < segment.covered.upperBound else { break }
+                if let frames = try frames(of: rawSegment, within: segment.covered) { raw.append(frames) }
             }
-            _ = try repoint(index: index, segment: segment, catalog: catalog, work: work, rawKeys: rawKeys)
+            _ = try repoint(index: index, segment: segment, catalog: catalog, work: work, raw: raw)
             rolled += 1
         }
         if rolled > 0 { logger.warning("compaction.rolled-forward", metadata: ["segments": "\(rolled)"]) }
         return rolled
     }
 
-    /// The distinct index keys (LMDB form) of a segment's records.
-    static func keys(of segment: SegmentInfo) throws(StorageError) -> Set<[UInt8]> {
+    /// The frames of a raw segment whose records lie in `range`, and their keys (LMDB form).
+    static func frames(of segment: SegmentInfo, within range: Range<UInt64>) throws(StorageError) -> RawFrames? {
+        guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { return nil }
+        let all: [SegmentFooter.FrameEntry]
+        if let footer = reader.footer { all = footer.frames } else { all = try reader.scan().frames }
+        let inside = all.filter { range.contains($0.firstSequence) }
+        guard let first = inside.first, let last = inside.last else { return nil }
         var keys = Set<[UInt8]>()
-        guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { return keys }
-        let frames: [SegmentFooter.FrameEntry]
-        if let footer = reader.footer { frames = footer.frames } else { frames = try reader.scan().frames }
-        for frame in frames {
+        for frame in inside {
             _ = try? reader.readFrame(at: frame.offset) { _, record in
                 record.forEachKey { space, key in
                     var stored = [space.rawValue]
@@ -219,7 +252,9 @@ extension DataStore {
                 }
             }
         }
-        return keys
+        return RawFrames(locations: FrameLocation(segment: segment.id, offset: first.offset)...FrameLocation(segment: segment.id,
+                                                                                                           offset: last.offset),
+                         keys: keys.sorted(by: lmdbOrder))
     }
 
     /// `releaseCompacted` now, on the caller's thread (`wick compact` without a daemon).
@@ -253,14 +288,17 @@ extension DataStore {
 }
 
 extension DataStore {
-    /// Raw segments ready for compaction below `gate`, and their uncompressed bytes (for progress).
+    /// Raw segments ready for compaction below `gate`, and their uncompressed bytes not compacted
+    /// yet (for progress; a segment partly compacted counts in proportion).
     public func compactionBacklog(below gate: UInt64) throws(StorageError) -> (segments: Int, bytes: UInt64) {
         let from = compactedBelow
         var result: (segments: Int, bytes: UInt64) = (0, 0)
         for entry in try index.segments() where !CompactedSegments.contains(entry.segmentID) && entry.nextSequence > from {
             guard entry.kind == .raw, entry.sealed, entry.nextSequence <= gate else { break }
             result.segments += 1
-            result.bytes += entry.uncompressedBytes
+            let span = entry.nextSequence - entry.firstSequence
+            let left = entry.nextSequence - max(entry.firstSequence, from)
+            result.bytes += span == 0 ? 0 : UInt64(Double(entry.uncompressedBytes) * Double(left) / Double(span))
         }
         return result
     }

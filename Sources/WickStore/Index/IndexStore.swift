@@ -139,19 +139,25 @@ final class IndexStore: Sendable {
     /// Removes the entries of `keys` that point into any segment in `segments` (keys in LMDB form,
     /// sorted).
     func removeEntries(segments: ClosedRange<UInt64>, keys: [[UInt8]], txn: OpaquePointer) throws(StorageError) -> Int {
+        try removeEntries(FrameLocation(segment: segments.lowerBound, offset: 0)...FrameLocation(segment: segments.upperBound, offset: .max),
+                          keys: keys, txn: txn)
+    }
+
+    /// Removes the entries of `keys` whose location lies in `locations` (keys in LMDB form, sorted).
+    func removeEntries(_ locations: ClosedRange<FrameLocation>, keys: [[UInt8]], txn: OpaquePointer) throws(StorageError) -> Int {
         let dbi = try dbi("keys")
         var cursor: OpaquePointer?
         try LMDBEnvironment.check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open")
         defer { mdb_cursor_close(cursor) }
         var removed = 0
-        let start = IndexKeyEncoding.encode(FrameLocation(segment: segments.lowerBound, offset: 0))
+        let start = IndexKeyEncoding.encode(locations.lowerBound)
         for key in keys {
-            // Collect these segments' duplicates first (they sort together), then delete each exactly.
+            // Collect the duplicates in range first (they sort together), then delete each exactly.
             var doomed: [[UInt8]] = []
             try withValues(key, start) { (k, v) throws(StorageError) in
                 var rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_BOTH_RANGE)
                 while rc == MDB_SUCCESS {
-                    guard let location = IndexKeyEncoding.decodeLocation(v.bytes), segments.contains(location.segment) else { break }
+                    guard let location = IndexKeyEncoding.decodeLocation(v.bytes), locations.contains(location) else { break }
                     doomed.append(Array(v.bytes))
                     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP)
                 }
