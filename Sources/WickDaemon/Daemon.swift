@@ -144,8 +144,8 @@ public final class Daemon: Sendable {
         var metrics = DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
                              startTime: startTime)
         metrics.compaction = compactor.totals
-        let gate = (try? store.cursor(TraceDocuments.cursor)) ?? 0
-        metrics.compactionBacklog = (try? store.compactionBacklog(below: gate ?? 0)) ?? (0, 0)
+        let gate: UInt64 = (try? store.cursor(TraceDocuments.cursor)) ?? 0
+        metrics.compactionBacklog = (try? store.compactionBacklog(below: gate)) ?? (0, 0)
         return metrics.render()
     }
 

@@ -3,7 +3,7 @@ public import Logging
 public import NIOCore
 
 /// Wick's HTTP server: Prometheus metrics now; the Langfuse-compatible API joins it later.
-public enum HTTPServer {
+public enum HTTPServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int

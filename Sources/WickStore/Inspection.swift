@@ -33,7 +33,9 @@ public struct Inspection: Sendable {
 
     public static func make(_ store: StoreReader) throws(StorageError) -> Inspection {
         var segments: [Segment] = []
-        for (name, directory) in [("events", store.directory.logDirectory), ("dead-letter", store.directory.deadLetterDirectory)] {
+        for (name, directory) in [("events", store.directory.logDirectory), ("compacted", store.directory.compactedDirectory),
+                                  ("dead-letter", store.directory.deadLetterDirectory)] {
+            guard name != "compacted" || FileSystem.isDirectory(directory) else { continue }
             let infos = try LogDirectoryListing.segments(in: directory)
             for info in infos {
                 guard let reader = try? SegmentReader(path: info.path, segmentID: info.id) else { continue }

@@ -45,12 +45,17 @@ public struct Verification: Sendable {
     public static func make(_ store: StoreReader) throws(StorageError) -> Verification {
         let running = store.directory.isLocked
         var segments: [Segment] = []
-        for (name, directory) in [("events", store.directory.logDirectory), ("dead-letter", store.directory.deadLetterDirectory)] {
+        for (name, directory) in [("events", store.directory.logDirectory), ("compacted", store.directory.compactedDirectory),
+                                  ("dead-letter", store.directory.deadLetterDirectory)] {
+            guard name != "compacted" || FileSystem.isDirectory(directory) else { continue }
             let infos = try LogDirectoryListing.segments(in: directory)
             for (position, info) in infos.enumerated() {
                 let isLast = position == infos.count - 1
-                let next = isLast ? nil : infos[position + 1].firstSequence
-                segments.append(try verify(info, log: name, nextFirstSequence: next, beingWritten: isLast && running))
+                // Compacted segments each number their records from the range they replace, with
+                // fewer records than it: the next one's first number says nothing about losses.
+                let next = isLast || name == "compacted" ? nil : infos[position + 1].firstSequence
+                segments.append(try verify(info, log: name, nextFirstSequence: next,
+                                           beingWritten: isLast && running && name != "compacted"))
             }
         }
         return Verification(segments: segments)

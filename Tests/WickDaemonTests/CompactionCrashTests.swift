@@ -108,5 +108,19 @@ import WickTestSupport
             #expect(try reader.compactedSegments().count == 1, "step \(step)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: copy + "/compacted/tmp").isEmpty, "step \(step)")
         }
+
+        // The other commands read a compacted data directory as they read any.
+        let copy = temp.file("copy-\(CompactionStep.indexed.rawValue)")
+        let verified = try run(builtExecutable("wick"), ["verify", "--json", "--data-dir", copy])
+        #expect(verified.termination == .exited(0), "\(verified.output) \(verified.errors)")
+        let inspected = try JSONValue.parse(try run(builtExecutable("wick"), ["inspect", "--json", "--data-dir", copy]).output)
+        let logs = inspected["segments"]?.arrayValue?.compactMap { $0["log"]?.stringValue } ?? []
+        #expect(logs.filter { $0 == "compacted" }.count == 1)
+        let costs = try JSONValue.parse(try run(builtExecutable("wick"), ["costs", "--json", "--data-dir", copy]).output)
+        #expect(costs["total"]?["traces"]?.numberValue?.int64Value == Int64(traces.count))
+        let id = try #require(traces.first)
+        let shown = try JSONValue.parse(try run(builtExecutable("wick"), ["trace", id, "--json", "--data-dir", copy]).output)
+        #expect(shown["id"]?.stringValue == id)
+        #expect(shown["observations"]?.arrayValue?.count == expected[id]?.observations.count)
     }
 }

@@ -48,7 +48,7 @@ extension Inspection {
 extension Inspection.Segment {
     var json: JSONValue {
         .object([
-            "log": .string(log), "id": .number(JSONNumber(Int64(id))), "kind": .string(kind.description),
+            "log": .string(log), "id": .number(JSONNumber(String(id))!), "kind": .string(kind.description),
             "sealed": .bool(sealed), "file_bytes": .number(JSONNumber(fileBytes)),
             "records": .number(JSONNumber(Int64(records))), "frames": .number(JSONNumber(frames)),
             "uncompressed_bytes": .number(JSONNumber(Int64(uncompressedBytes))),
@@ -69,7 +69,7 @@ extension Verification {
             "lost_records": lostRecords.map { .number(JSONNumber(Int64($0))) } ?? .null,
             "segments": .array(segments.map { segment in
                 .object([
-                    "log": .string(segment.log), "id": .number(JSONNumber(Int64(segment.id))), "path": .string(segment.path),
+                    "log": .string(segment.log), "id": .number(JSONNumber(String(segment.id))!), "path": .string(segment.path),
                     "sealed": .bool(segment.sealed), "frames": .number(JSONNumber(segment.frames)),
                     "records": .number(JSONNumber(Int64(segment.records))),
                     "header_damaged": .bool(segment.headerDamaged), "footer_damaged": .bool(segment.footerDamaged),

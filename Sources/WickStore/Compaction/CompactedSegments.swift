@@ -1,7 +1,7 @@
 /// Compacted segments (docs/format.md §7): sealed segment files in `compacted/`, each replacing a
 /// contiguous range of raw sequence numbers. Their ids start at 2^63, so that an index location says
 /// by its segment id alone which directory its file is in.
-public enum CompactedSegments {
+public enum CompactedSegments: Sendable {
     public static let firstID: UInt64 = 1 << 63
 
     public static func contains(_ id: UInt64) -> Bool { id >= firstID }
