@@ -7,10 +7,10 @@
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
-APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils pkg-config zstd python3 systemd
+APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils zlib1g-dev pkg-config zstd python3 python3-venv systemd
 FUZZ_SECONDS ?= 20
 
-.PHONY: deps build release run test test-only fuzz-build fuzz-run fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact clean
+.PHONY: deps venvs build release run test test-only fuzz-build fuzz-run fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,6 +18,13 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# Python clients the integration tests run (Langfuse's SDK v2), in a venv of their own, pinned.
+VENV_LANGFUSE2 := .venv/langfuse2
+venvs: deps
+	@$(VENV_LANGFUSE2)/bin/python -c "import langfuse" 2>/dev/null || { \
+		rm -rf $(VENV_LANGFUSE2) && python3 -m venv $(VENV_LANGFUSE2) && \
+		$(VENV_LANGFUSE2)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-langfuse2.txt; }
 
 build: deps
 	swift build
@@ -29,6 +36,7 @@ run: release
 	.build/release/wick serve
 
 test: deps
+	@scripts/timed "python clients (venvs)" $(MAKE) --no-print-directory venvs
 	@scripts/timed "build (debug, with tests)" swift build --build-tests $(SWIFT_FLAGS)
 	@scripts/timed "tests" swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 	@scripts/timed "fuzzers: build" $(MAKE) --no-print-directory fuzz-build
@@ -36,7 +44,7 @@ test: deps
 
 # Serially: many tests run real daemons, sockets and child processes, and waiting on them in
 # parallel on a 2-core machine starves Swift's cooperative pool (it is also faster here).
-test-only:
+test-only: venvs
 	swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 
 # libFuzzer builds need both sanitizer flags (either alone gives a fuzzer that does nothing), in a

@@ -30,7 +30,8 @@ let package = Package(
         ),
         .target(
             name: "CWickLinux",
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2"])]
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("z")]
         ),
 
         // The segment log and its LMDB index. Knows nothing of Langfuse: records are opaque bytes with keys.
@@ -78,7 +79,7 @@ let package = Package(
         .target(
             name: "WickHTTP",
             dependencies: [
-                "WickIngest", "WickStore",
+                "WickIngest", "WickStore", "WickJSON", "WickModel", "CWickLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -103,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "wick",
             dependencies: [
-                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "WickModel", "WickPipeline", "CWickLinux",
+                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "WickModel", "WickPipeline", "WickHTTP", "CWickLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -50,6 +50,9 @@ public final class Daemon: Sendable {
     let logger: Logger
     let startTime: Int64
     private let metricsAddress = Mutex<String?>(nil)
+    private let apiAddress = Mutex<String?>(nil)
+    /// Reported by `GET /api/public/health`.
+    public static let version = "0.1.0"
 
     /// Opens the store (recovering it) and binds every listener. Nothing is running yet.
     public static func build(_ options: Options, logger: Logger) async throws -> Daemon {
@@ -177,7 +180,25 @@ public final class Daemon: Sendable {
         }
         services.append(.init(service: ReloadService(daemon: self)))
         services.append(.init(service: ingest))
-        services.append(.init(service: ReadinessService(daemon: self, notifier: notifier, httpBound: httpBound, onReady: onReady)))
+        let apiBound = AsyncBarrier()
+        if options.configuration.httpAddress != "off", let address = HostPort(options.configuration.httpAddress) {
+            let keys = APIKeys(path: store.directory.apiKeysPath, fixed: options.configuration.httpAPIKeys.compactMap(APIKey.init(setting:)))
+            let api = LangfuseAPI.application(
+                .init(host: address.host, port: address.port, maxBodyBytes: options.configuration.httpMaxBodyBytes,
+                      version: Self.version),
+                store: store, keys: keys, counters: counters, maxDepth: options.configuration.maxDepth, group: group,
+                logger: logger,
+                onBound: { [self] bound in
+                    apiAddress.withLock { $0 = bound }
+                    apiBound.open()
+                })
+            // Before the listeners in the group: it stops after them, so requests in flight finish.
+            services.insert(.init(service: api), at: services.count - 1)
+        } else {
+            apiBound.open()
+        }
+        services.append(.init(service: ReadinessService(daemon: self, notifier: notifier, bound: [httpBound, apiBound],
+                                                        onReady: onReady)))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       cancellationSignals: [], logger: logger))
         do {
@@ -197,6 +218,7 @@ public final class Daemon: Sendable {
             udp: listeners.first { $0.kind == .udp }?.address,
             unixDatagram: listeners.first { $0.kind == .unixDatagram }?.address,
             metrics: metricsAddress.withLock { $0 },
+            http: apiAddress.withLock { $0 },
             udpReceiveBufferBytes: listeners.first { $0.kind == .udp }?.receiveBufferBytes)
     }
 }

@@ -27,6 +27,8 @@ public struct DataDirectory: Sendable, Hashable {
     var compactedStagingDirectory: String { root + "/compacted/tmp" }
     public var indexPath: String { root + "/index.lmdb" }
     public var runtimePath: String { root + "/runtime.json" }
+    /// API key pairs (public key, SHA-256 of the secret, project), one JSON object per line.
+    public var apiKeysPath: String { root + "/api-keys.jsonl" }
 
     /// The default data directory: `$STATE_DIRECTORY` when systemd sets it, else `$WICK_DATA_DIR`,
     /// else `./wick-data`. An explicit `--data-dir` overrides all of them (the caller passes it).

@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The UDP address, HOST:PORT, or off.") var udp: String?
     @Option(name: .customLong("unix-datagram"), help: "The Unix datagram socket path, or off.") var unixDatagram: String?
     @Option(help: "The metrics HTTP address, HOST:PORT, or off.") var metrics: String?
+    @Option(help: "The Langfuse-compatible API, HOST:PORT, or off (default 127.0.0.1:3000).") var http: String?
     @Option(help: "The project events from every listener belong to.") var project: String?
     @Option(help: "The fsync policy: always, interval or never.") var fsync: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
@@ -34,6 +35,7 @@ struct Serve: AsyncParsableCommand {
         flags["ingest.udp.address"] = udp
         flags["ingest.unix-datagram.path"] = unixDatagram
         flags["metrics.address"] = metrics
+        flags["http.address"] = http
         flags["ingest.project"] = project
         flags["storage.fsync"] = fsync
         flags["log.level"] = logLevel

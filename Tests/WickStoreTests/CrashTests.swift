@@ -25,11 +25,19 @@ func builtExecutable(_ name: String) -> String {
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            try await Task.sleep(for: .milliseconds(150 + Int(rng.next() % 400)))
+            // The kill comes at a random moment after the writer's first durable append (on a loaded
+            // machine, opening the store alone can take longer than the shortest wait).
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("durable ") {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            try await Task.sleep(for: .milliseconds(50 + Int(rng.next() % 400)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal)
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = String(decoding: seen + output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             let durable = text.split(separator: "\n").compactMap { line -> UInt64? in
                 line.hasPrefix("durable ") ? UInt64(line.dropFirst(8)) : nil
             }.max() ?? 0

@@ -43,6 +43,11 @@ int CWickLinux_set_thread_nice(int nice);
 /// test run never leaves them behind).
 void CWickLinux_die_with_parent(void);
 
+/// Inflates a gzip (or zlib) stream of `length` bytes into a malloc'd buffer (*out, *out_length; the
+/// caller frees it). Returns 0, or -1 when the input is not a valid stream, -2 when the output would
+/// pass `limit` bytes.
+int CWickLinux_gunzip(const unsigned char *input, size_t length, size_t limit, unsigned char **out, size_t *out_length);
+
 /// Constants that Glibc's Swift overlay does not import as plain integers.
 int CWickLinux_SO_RCVBUFFORCE(void);
 int CWickLinux_SO_RXQ_OVFL(void);

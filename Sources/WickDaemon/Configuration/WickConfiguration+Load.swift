@@ -1,4 +1,5 @@
 import Configuration
+import WickHTTP
 import SystemPackage
 import WickStore
 
@@ -18,7 +19,7 @@ extension WickConfiguration {
         "ingest.udp.address", "ingest.udp.receive-buffer-bytes", "ingest.udp.project",
         "ingest.unix-datagram.path", "ingest.unix-datagram.project",
         "ingest.max-line-bytes", "ingest.max-depth", "ingest.threads", "ingest.drain-timeout-ms",
-        "metrics.address",
+        "metrics.address", "http.address", "http.max-body-bytes", "http.api-keys",
         "storage.fsync", "storage.fsync-interval-ms", "storage.segment-max-bytes", "storage.segment-max-age-ms",
         "storage.frame-bytes", "storage.compression-level", "storage.max-pending-bytes", "storage.min-free-bytes",
         "storage.disk-full-retry-ms", "storage.index-initial-map-bytes",
@@ -78,6 +79,12 @@ extension WickConfiguration {
         ingestThreads = try reader.int("ingest.threads", ingestThreads, 1...64)
         drainTimeoutMilliseconds = try reader.int64("ingest.drain-timeout-ms", drainTimeoutMilliseconds, 0...3_600_000)
         metricsAddress = try reader.address("metrics.address", metricsAddress)
+        httpAddress = try reader.address("http.address", httpAddress)
+        httpMaxBodyBytes = try reader.int("http.max-body-bytes", httpMaxBodyBytes, (1 << 20)...(1 << 30))
+        httpAPIKeys = reader.list("http.api-keys", httpAPIKeys)
+        for key in httpAPIKeys where APIKey(setting: key) == nil {
+            throw ConfigurationError(key: "http.api-keys", message: "\"\(key.prefix(80))\" is not PROJECT:PUBLIC_KEY:SECRET_SHA256 (64 hex digits)")
+        }
         let fsyncName = try reader.choice("storage.fsync", fsync.rawValue, SegmentLog.Configuration.FsyncMode.allCases.map(\.rawValue))
         fsync = SegmentLog.Configuration.FsyncMode(rawValue: fsyncName) ?? .interval
         fsyncIntervalMilliseconds = try reader.int64("storage.fsync-interval-ms", fsyncIntervalMilliseconds, 1...60_000)

@@ -31,6 +31,11 @@ public struct WickConfiguration: Sendable, Equatable {
 
     /// `host:port`, or `off`.
     public var metricsAddress: String = "127.0.0.1:9464"
+    /// The Langfuse-compatible API (Langfuse's own port, so `LANGFUSE_HOST=http://127.0.0.1:3000` works).
+    public var httpAddress: String = "127.0.0.1:3000"
+    public var httpMaxBodyBytes: Int = 16 << 20
+    /// Key pairs by hash, `PROJECT:PUBLIC_KEY:SECRET_SHA256`, besides those `wick keys create` made.
+    public var httpAPIKeys: [String] = []
 
     // Storage
     public var fsync: SegmentLog.Configuration.FsyncMode = .interval

@@ -9,6 +9,16 @@ import Glibc
 public enum MetricsClient: Sendable {
     public static func fetch(_ address: String, path: String = "/metrics", method: String = "GET",
                              timeoutSeconds: Int = 5) throws -> String {
+        let response = try request(address, method: method, path: path, timeoutSeconds: timeoutSeconds)
+        guard response.status == 200 else {
+            throw ConfigurationError(key: "metrics", message: "HTTP \(response.status) from \(address): \(response.body.prefix(500))")
+        }
+        return response.body
+    }
+
+    /// One HTTP/1.0 request on loopback: the status and the body.
+    public static func request(_ address: String, method: String, path: String, headers: [(String, String)] = [],
+                               body: [UInt8] = [], timeoutSeconds: Int = 5) throws -> (status: Int, body: String) {
         guard let target = HostPort(address) else { throw ConfigurationError(key: "metrics", message: "bad address \(address)") }
         var hints = addrinfo()
         hints.ai_socktype = CWickLinux_SOCK_STREAM()
@@ -25,8 +35,16 @@ public enum MetricsClient: Sendable {
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             throw ConfigurationError(key: "metrics", message: "cannot connect to \(address): \(String(cString: strerror(errno)))")
         }
-        let request = Array("\(method) \(path) HTTP/1.0\r\nHost: \(address)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var head = "\(method) \(path) HTTP/1.0\r\nHost: \(address)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let request = Array((head + "\r\n").utf8) + body
+        var sent = 0
+        while sent < request.count {
+            let count = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            sent += count
+        }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -36,14 +54,10 @@ public enum MetricsClient: Sendable {
             response.append(contentsOf: buffer[0..<count])
         }
         let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.firstRange(of: "\r\n\r\n") else {
-            throw ConfigurationError(key: "metrics", message: "no HTTP response from \(address)")
-        }
-        guard text.hasPrefix("HTTP/1.1 200") || text.hasPrefix("HTTP/1.0 200") else {
-            let body = text[split.upperBound...].prefix(500)
-            throw ConfigurationError(key: "metrics", message: "HTTP \(text.prefix(12)) from \(address)\(body.isEmpty ? "" : ": " + body)")
-        }
-        return String(text[split.upperBound...])
+        guard let split = text.firstRange(of: "\r\n\r\n"), text.hasPrefix("HTTP/1."),
+              let status = Int(text.dropFirst(9).prefix(3))
+        else { throw ConfigurationError(key: "metrics", message: "no HTTP response from \(address)") }
+        return (status, String(text[split.upperBound...]))
     }
 
     /// Samples of a Prometheus text page: `name{labels}` → value.

@@ -9,6 +9,8 @@ public struct ListeningAnnouncement: Sendable, Equatable {
     public var udp: String?
     public var unixDatagram: String?
     public var metrics: String?
+    /// The Langfuse-compatible API, HOST:PORT.
+    public var http: String?
     public var udpReceiveBufferBytes: Int?
 
     public var json: JSONValue {
@@ -18,6 +20,7 @@ public struct ListeningAnnouncement: Sendable, Equatable {
         if let udp { object["udp"] = .string(udp) }
         if let unixDatagram { object["unix_datagram"] = .string(unixDatagram) }
         if let metrics { object["metrics"] = .string(metrics) }
+        if let http { object["http"] = .string(http) }
         if let udpReceiveBufferBytes { object["udp_receive_buffer_bytes"] = .number(JSONNumber(udpReceiveBufferBytes)) }
         return .object(object)
     }
@@ -27,7 +30,8 @@ public struct ListeningAnnouncement: Sendable, Equatable {
     }
 
     public init(pid: Int, dataDirectory: String, unix: String?, udp: String?, unixDatagram: String?, metrics: String?,
-                udpReceiveBufferBytes: Int? = nil) {
+                http: String? = nil, udpReceiveBufferBytes: Int? = nil) {
+        self.http = http
         self.pid = pid
         self.dataDirectory = dataDirectory
         self.unix = unix
@@ -44,6 +48,7 @@ public struct ListeningAnnouncement: Sendable, Equatable {
         else { return nil }
         self.init(pid: Int(pid), dataDirectory: directory, unix: value["unix"]?.stringValue, udp: value["udp"]?.stringValue,
                   unixDatagram: value["unix_datagram"]?.stringValue, metrics: value["metrics"]?.stringValue,
+                  http: value["http"]?.stringValue,
                   udpReceiveBufferBytes: value["udp_receive_buffer_bytes"]?.numberValue?.int64Value.map(Int.init))
     }
 }

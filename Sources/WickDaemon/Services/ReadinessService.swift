@@ -12,11 +12,12 @@ import Glibc
 struct ReadinessService: Service {
     let daemon: Daemon
     let notifier: SystemdNotifier
-    let httpBound: AsyncBarrier
+    /// Opened once each HTTP server listens (port 0 resolved).
+    let bound: [AsyncBarrier]
     let onReady: @Sendable (ListeningAnnouncement) -> Void
 
     func run() async throws {
-        await httpBound.wait()
+        for barrier in bound { await barrier.wait() }
         let announcement = daemon.announcement
         RuntimeFile.write(announcement, to: daemon.store.directory.runtimePath, logger: daemon.logger)
         onReady(announcement)

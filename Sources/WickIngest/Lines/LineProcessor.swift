@@ -83,12 +83,26 @@ public struct LineProcessor: Sendable {
         source: IngestSource, events: inout RecordBatch, rejects: inout RecordBatch, counters: IngestCounters,
         outcome: inout Outcome
     ) {
+        if element(event, in: line, receiveTime: receiveTime, project: project, source: source, events: &events,
+                   rejects: &rejects, counters: counters) == nil {
+            outcome.accepted += 1
+        } else {
+            outcome.rejected += 1
+        }
+    }
+
+    /// Checks one event of a line or a batch: appends it to `events` and returns nil, or appends it
+    /// to `rejects` and returns why.
+    public func element(
+        _ event: EnvelopeFields, in line: UnsafeRawBufferPointer, receiveTime: Int64, project: UnsafeRawBufferPointer,
+        source: IngestSource, events: inout RecordBatch, rejects: inout RecordBatch, counters: IngestCounters
+    ) -> (reason: RejectReason, detail: String)? {
         let bytes = UnsafeRawBufferPointer(rebasing: line[event.range])
         switch EnvelopeValidator.check(event, in: line) {
         case .rejected(let reason, let detail):
             reject(bytes, reason: reason, detail: detail, receiveTime: receiveTime, project: project, source: source,
                    into: &rejects, counters: counters)
-            outcome.rejected += 1
+            return (reason, detail)
         case .accepted(let validated):
             events.startRecord(kind: .rawEvent, receiveTime: receiveTime, project: project)
             if let trace = validated.traceID {
@@ -99,7 +113,7 @@ public struct LineProcessor: Sendable {
                 }
             }
             events.finishRecord(payload: bytes)
-            outcome.accepted += 1
+            return nil
         }
     }
 

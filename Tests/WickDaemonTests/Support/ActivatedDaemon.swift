@@ -22,7 +22,8 @@ enum ActivatedDaemon {
         // LISTEN_PID and WATCHDOG_PID must name the daemon itself, which has no pid before it runs:
         // the shell exports its own, and exec keeps it.
         let script = "export LISTEN_PID=$$ WATCHDOG_PID=$$; exec \"$0\" \"$@\""
-        return try ChildProcess("/bin/sh", ["-c", script, builtExecutable("wick"), "serve", "--data-dir", dataDirectory] + arguments,
+        return try ChildProcess("/bin/sh", ["-c", script, builtExecutable("wick"), "serve", "--data-dir", dataDirectory,
+                                                   "--http", "127.0.0.1:0"] + arguments,
                                 environment: environment, descriptors: sockets, stderrPath: logPath)
     }
 

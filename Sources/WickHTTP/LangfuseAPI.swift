@@ -1,0 +1,134 @@
+import CWickLinux
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import WickIngest
+public import WickJSON
+public import WickStore
+
+/// The Langfuse-compatible public API (reference §1, §7): what Langfuse's SDKs call with
+/// `LANGFUSE_HOST` pointing here. Ingestion goes through the same checks and the same store as
+/// socket events; a 207 is sent once the accepted events are durable.
+public enum LangfuseAPI: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// Request bodies above this (after gzip) are refused with 413.
+        public var maxBodyBytes: Int
+        public var version: String
+
+        public init(host: String, port: Int, maxBodyBytes: Int = 16 << 20, version: String) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.version = version
+        }
+    }
+
+    public static func application(
+        _ configuration: Configuration, store: DataStore, keys: APIKeys, counters: IngestCounters, maxDepth: Int,
+        group: any EventLoopGroup, logger: Logger, onBound: @escaping @Sendable (String) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        let processor = LineProcessor(maxDepth: maxDepth)
+        let limit = configuration.maxBodyBytes
+        let version = configuration.version
+        router.get("/api/public/health") { _, _ -> Response in
+            json(.ok, .object(["status": "OK", "version": .string(version)]))
+        }
+        router.get("/api/public/projects") { request, _ -> Response in
+            switch keys.project(authorization: request.headers[.authorization]) {
+            case .failure(let failure): return unauthorized(failure)
+            case .success(let project):
+                return json(.ok, .object(["data": .array([.object(["id": .string(project), "name": .string(project), "metadata": .object([:])])])]))
+            }
+        }
+        router.post("/api/public/ingestion") { request, _ -> Response in
+            let project: String
+            switch keys.project(authorization: request.headers[.authorization]) {
+            case .failure(let failure): return unauthorized(failure)
+            case .success(let name): project = name
+            }
+            let body: [UInt8]
+            switch await readBody(request, limit: limit) {
+            case .success(let bytes): body = bytes
+            case .failure(let failure): return failure.response
+            }
+            let ingestion: IngestionRequest
+            do {
+                ingestion = try body.withUnsafeBytes { (raw) throws(IngestionRequest.Invalid) -> IngestionRequest in
+                    try IngestionRequest(body: raw, project: project, receiveTime: store.events.configuration.clock.microseconds(),
+                                         processor: processor, counters: counters)
+                }
+            } catch let invalid as IngestionRequest.Invalid {
+                return json(.badRequest, .object(["message": .string(invalid.message)]))
+            } catch {
+                return json(.badRequest, .object(["message": .string("\(error)")]))
+            }
+            if !ingestion.rejects.isEmpty { store.deadLetters.append(ingestion.rejects, completion: nil) }
+            if !ingestion.events.isEmpty {
+                do {
+                    _ = try await store.events.append(ingestion.events)
+                } catch {
+                    logger.error("http.ingestion-failed", metadata: ["error": "\(error)"])
+                    return json(.serviceUnavailable, .object(["message": .string("the events could not be stored: \(error)")]))
+                }
+            }
+            return json(HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), ingestion.responseJSON)
+        }
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
+                                                    serverName: "wick"),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                await onBound("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
+            },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger
+        )
+    }
+
+    /// The body, gunzipped when it says it is gzip; a 413 or 400 response when it cannot be had.
+    static func readBody(_ request: Request, limit: Int) async -> Result<[UInt8], ResponseFailure> {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            return .failure(ResponseFailure(json(.contentTooLarge, .object(["message": .string("the request body is larger than \(limit) bytes")]))))
+        }
+        let bytes = Array(buffer.readableBytesView)
+        guard let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" else { return .success(bytes) }
+        guard encoding == "gzip" || encoding == "deflate" else {
+            return .failure(ResponseFailure(json(.unsupportedMediaType, .object(["message": .string("unsupported Content-Encoding \(encoding)")]))))
+        }
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let status = bytes.withUnsafeBufferPointer { CWickLinux_gunzip($0.baseAddress, $0.count, limit, &out, &length) }
+        defer { free(out) }
+        switch status {
+        case 0: return .success(Array(UnsafeBufferPointer(start: out, count: length)))
+        case -2: return .failure(ResponseFailure(json(.contentTooLarge, .object(["message": .string("the request body inflates past \(limit) bytes")]))))
+        default: return .failure(ResponseFailure(json(.badRequest, .object(["message": .string("the body is not valid \(encoding)")]))))
+        }
+    }
+
+    struct ResponseFailure: Error {
+        let response: Response
+        init(_ response: Response) { self.response = response }
+    }
+
+    static func unauthorized(_ failure: AuthFailure) -> Response {
+        json(.unauthorized, .object(["message": .string(failure.message)]))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(value.serialized())
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

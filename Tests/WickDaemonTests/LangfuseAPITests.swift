@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import WickDaemon
+import WickJSON
+import WickTestSupport
+
+/// The Langfuse-compatible HTTP API of a live `wick serve`: keys, auth, batch ingestion with a
+/// per-event answer, gzip, limits; and Langfuse's own Python SDK (v2) pointed at it.
+@Suite(.serialized) struct LangfuseAPITests {
+    static func wick(_ arguments: [String]) throws -> (status: ChildProcess.Termination?, output: String, errors: String) {
+        let result = try run(builtExecutable("wick"), arguments, timeout: .seconds(60))
+        return (result.termination, result.output, result.errors)
+    }
+
+    static func createKeys(project: String, data: String) throws -> (publicKey: String, secretKey: String) {
+        let created = try JSONValue.parse(try wick(["keys", "create", "--project", project, "--json", "--data-dir", data]).output)
+        return (try #require(created["publicKey"]?.stringValue), try #require(created["secretKey"]?.stringValue))
+    }
+
+    static func basic(_ publicKey: String, _ secret: String) -> (String, String) {
+        ("Authorization", "Basic " + Data("\(publicKey):\(secret)".utf8).base64EncodedString())
+    }
+
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gzip", "-c"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(bytes))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Array(data)
+    }
+
+    static func event(_ id: String, _ type: String, _ body: String) -> String {
+        #"{"id":"\#(id)","type":"\#(type)","timestamp":"2026-11-29T10:00:00.000Z","body":\#(body)}"#
+    }
+
+    @Test func batchIngestionIsAuthenticatedCheckedPerEventAndStored() throws {
+        let temp = TemporaryDirectory("wha")
+        let data = temp.file("data")
+        let config = temp.file("wick.yaml")
+        try "http:\n  max-body-bytes: 1048576\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--config", config, "--log-level", "error"])
+        defer { daemon.kill(SIGTERM) }
+        let address = try #require(daemon.announcement.http)
+        let (publicKey, secret) = try Self.createKeys(project: "shop", data: data)
+        let auth = Self.basic(publicKey, secret)
+
+        let health = try MetricsClient.request(address, method: "GET", path: "/api/public/health")
+        #expect(health.status == 200)
+        #expect(try JSONValue.parse(health.body)["status"]?.stringValue == "OK")
+        let projects = try MetricsClient.request(address, method: "GET", path: "/api/public/projects", headers: [auth])
+        #expect(try JSONValue.parse(projects.body)["data"]?[0]?["name"]?.stringValue == "shop")
+
+        let batch = #"{"batch":["# + [
+            Self.event("e1", "trace-create", #"{"id":"web-1","name":"checkout","userId":"u-1"}"#),
+            Self.event("e2", "generation-create",
+                       #"{"id":"g-1","traceId":"web-1","model":"gpt-4o","usageDetails":{"input":1000,"output":100}}"#),
+            Self.event("e3", "span-create", #"{"id":"","traceId":"web-1"}"#),
+            #"42"#,
+        ].joined(separator: ",") + #"],"metadata":{"sdk_name":"test"}}"#
+        // Auth first: nothing is stored without it.
+        let anonymous = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion", body: Array(batch.utf8))
+        #expect(anonymous.status == 401)
+        let wrong = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                              headers: [Self.basic(publicKey, "sk-lf-wrong")], body: Array(batch.utf8))
+        #expect(wrong.status == 401)
+
+        let response = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                                 headers: [auth, ("Content-Type", "application/json")], body: Array(batch.utf8))
+        #expect(response.status == 207)
+        let answer = try JSONValue.parse(response.body)
+        #expect(answer["successes"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["e1", "e2"])
+        let errors = answer["errors"]?.arrayValue ?? []
+        #expect(errors.count == 2 && errors.allSatisfy { $0["status"]?.numberValue?.int64Value == 400 })
+        #expect(errors.first?["id"]?.stringValue == "e3" && errors.first?["error"]?.stringValue == "invalid_body_id")
+
+        // Gzip bodies, as the SDKs may send them.
+        let later = #"{"batch":["# + Self.event("e4", "span-create", #"{"id":"s-1","traceId":"web-1","name":"pay"}"#) + "]}"
+        let zipped = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                               headers: [auth, ("Content-Encoding", "gzip")], body: try Self.gzip(Array(later.utf8)))
+        #expect(zipped.status == 207)
+        #expect(try JSONValue.parse(zipped.body)["successes"]?.arrayValue?.count == 1)
+
+        // Whole-request refusals: not a batch, too large (before or after inflating), broken gzip.
+        let single = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion", headers: [auth],
+                                               body: Array(Self.event("e9", "trace-create", #"{"id":"x"}"#).utf8))
+        #expect(single.status == 400)
+        let huge = Array(#"{"batch":[],"pad":""#.utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + Array(#""}"#.utf8)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion", headers: [auth], body: huge).status == 413)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                          headers: [auth, ("Content-Encoding", "gzip")], body: try Self.gzip(huge)).status == 413)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                          headers: [auth, ("Content-Encoding", "gzip")], body: Array("not gzip".utf8)).status == 400)
+
+        // Stored in the key's project, and read back like any event; the rejects kept with their reasons.
+        let trace = try JSONValue.parse(try Self.wick(["trace", "web-1", "--json", "--project", "shop", "--data-dir", data]).output)
+        #expect(trace["name"]?.stringValue == "checkout" && trace["userId"]?.stringValue == "u-1")
+        #expect(trace["observations"]?.arrayValue?.count == 2)
+        #expect(trace["totalCost"]?.numberValue?.text == "0.0035")
+        let rejects = try Self.wick(["rejects", "--json", "--data-dir", data]).output.split(separator: "\n")
+            .compactMap { try? JSONValue.parse(String($0)) }
+        #expect(rejects.count == 2 && rejects.allSatisfy { $0["source"]?.stringValue == "http" })
+    }
+
+    /// Langfuse's Python SDK v2 (langfuse==2.60.10, in the venv `make test` creates), unchanged.
+    @Test func langfusePythonSDKv2WorksUnchanged() throws {
+        let python = packageRoot + "/.venv/langfuse2/bin/python"
+        #expect(FileManager.default.isExecutableFile(atPath: python), "run `make venvs` (make test does)")
+        let temp = TemporaryDirectory("whs")
+        let data = temp.file("data")
+        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--log-level", "error"])
+        defer { daemon.kill(SIGTERM) }
+        let (publicKey, secret) = try Self.createKeys(project: "sdk", data: data)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LANGFUSE_HOST"] = "http://" + (try #require(daemon.announcement.http))
+        environment["LANGFUSE_PUBLIC_KEY"] = publicKey
+        environment["LANGFUSE_SECRET_KEY"] = secret
+        let client = try run(python, [packageRoot + "/Tests/Clients/langfuse_v2.py"], environment: environment, timeout: .seconds(120))
+        #expect(client.termination == .exited(0), "\(client.errors)")
+        let ids = try JSONValue.parse(client.output.split(separator: "\n").last.map(String.init) ?? "")
+
+        let decorated = try JSONValue.parse(try Self.wick(["trace", try #require(ids["decorated"]?.stringValue), "--json",
+                                                           "--data-dir", data]).output)
+        #expect(decorated["name"]?.stringValue == "rag")
+        #expect(decorated["userId"]?.stringValue == "user-7" && decorated["sessionId"]?.stringValue == "session-3")
+        #expect(decorated["tags"] == .array(["sdk-v2", "test"]))
+        let observations = decorated["observations"]?.arrayValue ?? []
+        #expect(Set(observations.compactMap { $0["name"]?.stringValue }) == ["retrieve", "answer"])
+        let generation = try #require(observations.first { $0["type"]?.stringValue == "GENERATION" })
+        #expect(generation["model"]?.stringValue == "gpt-4o")
+        #expect(generation["usageDetails"]?["input"]?.numberValue?.int64Value == 1200)
+        #expect(generation["usageDetails"]?["output"]?.numberValue?.int64Value == 300)
+        // gpt-4o: 1200 × $2.50/M + 300 × $10/M.
+        #expect(generation["calculatedTotalCost"]?.numberValue?.text == "0.006")
+        #expect(decorated["scores"]?.arrayValue?.first?["name"]?.stringValue == "quality")
+
+        let manual = try JSONValue.parse(try Self.wick(["trace", try #require(ids["manual"]?.stringValue), "--json",
+                                                        "--data-dir", data]).output)
+        #expect(manual["output"] == .object(["a": "hello"]))
+        let steps = manual["observations"]?.arrayValue ?? []
+        let span = try #require(steps.first { $0["name"]?.stringValue == "prepare" })
+        let call = try #require(steps.first { $0["name"]?.stringValue == "call" })
+        #expect(call["parentObservationId"] == span["id"] && call["output"]?.stringValue == "hello")
+        let scores = Dictionary(uniqueKeysWithValues: (manual["scores"]?.arrayValue ?? []).compactMap { score in
+            score["name"]?.stringValue.map { ($0, score) }
+        })
+        #expect(scores["correct"]?["dataType"]?.stringValue == "BOOLEAN" && scores["correct"]?["value"]?.numberValue?.doubleValue == 1)
+        #expect(scores["tone"]?["dataType"]?.stringValue == "CATEGORICAL" && scores["tone"]?["stringValue"]?.stringValue == "friendly")
+        #expect(scores["latency-ok"]?["value"]?.numberValue?.doubleValue == 0.75)
+        #expect(scores["relevance"]?["observationId"] == ids["generation"])
+    }
+}
