@@ -79,8 +79,9 @@ let package = Package(
         .target(
             name: "WickHTTP",
             dependencies: [
-                "WickIngest", "WickStore", "WickJSON", "WickModel", "CWickLinux",
+                "WickIngest", "WickStore", "WickJSON", "WickModel", "WickPipeline", "CWickLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -186,7 +186,8 @@ public final class Daemon: Sendable {
             let api = LangfuseAPI.application(
                 .init(host: address.host, port: address.port, maxBodyBytes: options.configuration.httpMaxBodyBytes,
                       version: Self.version),
-                store: store, keys: keys, counters: counters, maxDepth: options.configuration.maxDepth, group: group,
+                store: store, keys: keys, counters: counters, maxDepth: options.configuration.maxDepth,
+                rules: { [assembler] in (assembler.prices, assembler.scoreConfigs) }, group: group,
                 logger: logger,
                 onBound: { [self] bound in
                     apiAddress.withLock { $0 = bound }

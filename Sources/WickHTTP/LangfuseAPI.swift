@@ -1,4 +1,5 @@
 import CWickLinux
+public import WickModel
 public import Hummingbird
 public import Logging
 public import NIOCore
@@ -27,6 +28,7 @@ public enum LangfuseAPI: Sendable {
 
     public static func application(
         _ configuration: Configuration, store: DataStore, keys: APIKeys, counters: IngestCounters, maxDepth: Int,
+        rules: @escaping @Sendable () -> (PriceBook, ScoreConfigs),
         group: any EventLoopGroup, logger: Logger, onBound: @escaping @Sendable (String) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -75,6 +77,67 @@ public enum LangfuseAPI: Sendable {
                 }
             }
             return json(HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), ingestion.responseJSON)
+        }
+        router.get("/api/public/traces/:traceId") { request, context -> Response in
+            let project: String
+            switch keys.project(authorization: request.headers[.authorization]) {
+            case .failure(let failure): return unauthorized(failure)
+            case .success(let name): project = name
+            }
+            let id = context.parameters.get("traceId") ?? ""
+            guard let trace = try await LangfuseReads.trace(id, project: project, store: store, rules: rules) else {
+                return json(.notFound, .object(["error": "LangfuseNotFoundError", "message": .string("Trace \(id) not found")]))
+            }
+            return json(.ok, trace)
+        }
+        router.get("/api/public/traces") { request, _ -> Response in
+            let project: String
+            switch keys.project(authorization: request.headers[.authorization]) {
+            case .failure(let failure): return unauthorized(failure)
+            case .success(let name): project = name
+            }
+            var parameters: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            switch try await LangfuseReads.traces(parameters, project: project, store: store, rules: rules) {
+            case .success(let page): return json(.ok, page)
+            case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+            }
+        }
+        router.post("/api/public/scores") { request, _ -> Response in
+            let project: String
+            switch keys.project(allowingBearer: request.headers[.authorization]) {
+            case .failure(let failure): return unauthorized(failure)
+            case .success(let name): project = name
+            }
+            let body: [UInt8]
+            switch await readBody(request, limit: limit) {
+            case .success(let bytes): body = bytes
+            case .failure(let failure): return failure.response
+            }
+            let scores: ScoreRequest
+            switch ScoreRequest.parse(body, now: store.events.configuration.clock.microseconds()) {
+            case .success(let parsed): scores = parsed
+            case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+            }
+            let ingestion: IngestionRequest
+            do {
+                ingestion = try scores.batch.withUnsafeBytes { (raw) throws(IngestionRequest.Invalid) -> IngestionRequest in
+                    try IngestionRequest(body: raw, project: project, receiveTime: store.events.configuration.clock.microseconds(),
+                                         processor: processor, counters: counters)
+                }
+            } catch {
+                return json(.badRequest, .object(["message": .string("\(error)")]))
+            }
+            if !ingestion.rejects.isEmpty { store.deadLetters.append(ingestion.rejects, completion: nil) }
+            if let failed = ingestion.results.first(where: { $0.status >= 300 }) {
+                return json(.badRequest, .object(["message": .string(failed.message ?? "invalid score"), "error": .string(failed.reason ?? "")]))
+            }
+            do {
+                _ = try await store.events.append(ingestion.events)
+            } catch {
+                return json(.serviceUnavailable, .object(["message": .string("the scores could not be stored: \(error)")]))
+            }
+            return json(.ok, scores.response)
         }
         return Application(
             router: router,

@@ -109,6 +109,66 @@ import WickTestSupport
         #expect(rejects.count == 2 && rejects.allSatisfy { $0["source"]?.stringValue == "http" })
     }
 
+    @Test func tracesReadBackAndScoresPostOverHTTP() throws {
+        let temp = TemporaryDirectory("whr")
+        let data = temp.file("data")
+        let config = temp.file("wick.yaml")
+        // The list is of settled traces (the assembler's summaries): settle quickly.
+        try "assembler:\n  settle-ms: 100\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--config", config, "--log-level", "error"])
+        defer { daemon.kill(SIGTERM) }
+        let address = try #require(daemon.announcement.http)
+        let (publicKey, secret) = try Self.createKeys(project: "shop", data: data)
+        let (otherKey, otherSecret) = try Self.createKeys(project: "elsewhere", data: data)
+        let auth = Self.basic(publicKey, secret)
+        var events: [String] = []
+        for n in 0..<3 {
+            events.append(Self.event("t\(n)", "trace-create", #"{"id":"tr-\#(n)","name":"chat","userId":"u-\#(n % 2)","tags":["a"]}"#))
+            events.append(Self.event("g\(n)", "generation-create",
+                                     #"{"id":"gen-\#(n)","traceId":"tr-\#(n)","model":"gpt-4o-mini","usageDetails":{"input":100,"output":10}}"#))
+        }
+        let posted = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion", headers: [auth],
+                                               body: Array((#"{"batch":["# + events.joined(separator: ",") + "]}").utf8))
+        #expect(posted.status == 207)
+
+        // Scores: one object (Basic auth), an array (Bearer with the public key, as Langfuse allows).
+        let one = try MetricsClient.request(address, method: "POST", path: "/api/public/scores", headers: [auth],
+                                            body: Array(#"{"traceId":"tr-0","name":"quality","value":0.8}"#.utf8))
+        #expect(one.status == 200)
+        let scoreID = try #require(try JSONValue.parse(one.body)["id"]?.stringValue)
+        let many = try MetricsClient.request(address, method: "POST", path: "/api/public/scores",
+                                             headers: [("Authorization", "Bearer \(publicKey)")],
+                                             body: Array(#"[{"id":"s-b","traceId":"tr-0","observationId":"gen-0","name":"ok","value":1,"dataType":"BOOLEAN"},{"id":"s-c","traceId":"tr-1","name":"tone","value":"calm"}]"#.utf8))
+        #expect(many.status == 200)
+        #expect(try JSONValue.parse(many.body) == .array([.object(["id": "s-b"]), .object(["id": "s-c"])]))
+        let bad = try MetricsClient.request(address, method: "POST", path: "/api/public/scores", headers: [auth],
+                                            body: Array(#"{"traceId":"tr-0","value":1}"#.utf8))
+        #expect(bad.status == 400)
+
+        let trace = try MetricsClient.request(address, method: "GET", path: "/api/public/traces/tr-0", headers: [auth])
+        #expect(trace.status == 200)
+        let value = try JSONValue.parse(trace.body)
+        #expect(value["id"]?.stringValue == "tr-0" && value["observations"]?.arrayValue?.count == 1)
+        let scores = value["scores"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(Set(scores) == [scoreID, "s-b"])
+        // Another project's key does not see it.
+        #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/traces/tr-0",
+                                          headers: [Self.basic(otherKey, otherSecret)]).status == 404)
+
+        var list: JSONValue = .null
+        #expect(waitUntil(.seconds(10)) {
+            list = (try? JSONValue.parse(try MetricsClient.request(address, method: "GET", path: "/api/public/traces?userId=u-0&limit=1&page=2",
+                                                                   headers: [auth]).body)) ?? .null
+            return list["meta"]?["totalItems"]?.numberValue?.int64Value == 2
+        })
+        #expect(list["meta"]?["totalItems"]?.numberValue?.int64Value == 2)
+        #expect(list["meta"]?["totalPages"]?.numberValue?.int64Value == 2)
+        let item = try #require(list["data"]?[0])
+        #expect(item["userId"]?.stringValue == "u-0")
+        #expect(item["observations"]?.arrayValue?.allSatisfy { $0.stringValue != nil } == true)
+        #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/traces?filter=%5B%5D", headers: [auth]).status == 400)
+    }
+
     /// Langfuse's Python SDK v2 (langfuse==2.60.10, in the venv `make test` creates), unchanged.
     @Test func langfusePythonSDKv2WorksUnchanged() throws {
         let python = packageRoot + "/.venv/langfuse2/bin/python"

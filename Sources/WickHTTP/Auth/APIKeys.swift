@@ -74,6 +74,14 @@ public final class APIKeys: Sendable {
         return .success(key.project)
     }
 
+    /// Basic auth, or `Bearer <public key>` (which Langfuse accepts for score writes only).
+    public func project(allowingBearer header: String?) -> Result<String, AuthFailure> {
+        guard let header, header.lowercased().hasPrefix("bearer ") else { return project(authorization: header) }
+        let publicKey = String(header.dropFirst(7)).trimmingSpaces
+        guard let key = lookup(publicKey) else { return .failure(.invalid("unknown public key")) }
+        return .success(key.project)
+    }
+
     /// Every key, for `wick keys list` (file first, then configured).
     public func all() -> [APIKey] {
         refresh()
