@@ -75,7 +75,17 @@ let package = Package(
             ]
         ),
 
-        // The HTTP server (Hummingbird): metrics now, the Langfuse API later.
+        // Replay into a central server: cursors, batches, backoff, over plain HTTP.
+        .target(
+            name: "WickReplay",
+            dependencies: [
+                "WickJSON", "WickStore", "CWickLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The HTTP servers (Hummingbird): metrics, and the Langfuse-compatible API.
         .target(
             name: "WickHTTP",
             dependencies: [
@@ -90,7 +100,7 @@ let package = Package(
         .target(
             name: "WickDaemon",
             dependencies: [
-                "WickJSON", "WickModel", "WickStore", "WickIngest", "WickPipeline", "WickHTTP", "CWickLinux",
+                "WickJSON", "WickModel", "WickStore", "WickIngest", "WickPipeline", "WickHTTP", "WickReplay", "CWickLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -40,3 +40,22 @@ int CWickLinux_gunzip(const unsigned char *input, size_t length, size_t limit, u
     *out_length = produced;
     return 0;
 }
+
+int CWickLinux_gzip(const unsigned char *input, size_t length, int level, unsigned char **out, size_t *out_length) {
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    // 16 + MAX_WBITS: a gzip header and trailer, as Content-Encoding: gzip wants.
+    if (deflateInit2(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+    size_t capacity = deflateBound(&stream, (uLong)length);
+    unsigned char *buffer = malloc(capacity);
+    if (buffer == NULL) { deflateEnd(&stream); return -1; }
+    stream.next_in = (unsigned char *)input;
+    stream.avail_in = (uInt)length;
+    stream.next_out = buffer;
+    stream.avail_out = (uInt)capacity;
+    if (deflate(&stream, Z_FINISH) != Z_STREAM_END) { free(buffer); deflateEnd(&stream); return -1; }
+    *out = buffer;
+    *out_length = capacity - stream.avail_out;
+    deflateEnd(&stream);
+    return 0;
+}

@@ -8,6 +8,7 @@ import Synchronization
 import UnixSignals
 import WickHTTP
 import WickJSON
+public import WickReplay
 public import WickIngest
 public import WickPipeline
 public import WickStore
@@ -45,6 +46,8 @@ public final class Daemon: Sendable {
     public let listeners: [BoundListener]
     public let assembler: Assembler
     public let compactor: Compactor
+    /// Replay into the central server, when `replay.url` names one.
+    public let replayer: Replayer?
     let ingest: IngestServer
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
@@ -91,6 +94,7 @@ public final class Daemon: Sendable {
                  ingest: IngestServer, assembler: Assembler, compactor: Compactor, group: MultiThreadedEventLoopGroup,
                  logger: Logger) {
         self.compactor = compactor
+        replayer = options.configuration.replaySink.map { Replayer(store: store, sink: $0, logger: logger) }
         self.options = options
         self.store = store
         self.counters = counters
@@ -147,6 +151,7 @@ public final class Daemon: Sendable {
         var metrics = DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
                              startTime: startTime)
         metrics.compaction = compactor.totals
+        metrics.replayer = replayer
         let gate: UInt64 = (try? store.cursor(TraceDocuments.cursor)) ?? 0
         metrics.compactionBacklog = (try? store.compactionBacklog(below: gate)) ?? (0, 0)
         return metrics.render()
@@ -160,6 +165,7 @@ public final class Daemon: Sendable {
         // After the store (so it stops before the store closes), before everything that feeds it.
         services.append(.init(service: assembler))
         if options.configuration.compactionEnabled { services.append(.init(service: compactor)) }
+        if let replayer { services.append(.init(service: replayer)) }
         let notifier = SystemdNotifier(environment: options.environment)
         let httpBound = AsyncBarrier()
         if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {

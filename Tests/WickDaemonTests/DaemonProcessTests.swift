@@ -16,7 +16,8 @@ final class ServeProcess {
     init(dataDirectory: String, arguments: [String] = ["--log-level", "error"], logPath: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: builtExecutable("wick"))
         process.arguments = ["serve", "--data-dir", dataDirectory, "--socket", dataDirectory + "/s", "--udp", "127.0.0.1:0",
-                             "--unix-datagram", "off", "--metrics", "127.0.0.1:0", "--http", "127.0.0.1:0"] + arguments
+                             "--unix-datagram", "off", "--metrics", "127.0.0.1:0"]
+            + (arguments.contains("--http") ? [] : ["--http", "127.0.0.1:0"]) + arguments
         let output = Pipe()
         process.standardOutput = output
         if let logPath {

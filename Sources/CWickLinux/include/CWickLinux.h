@@ -48,6 +48,10 @@ void CWickLinux_die_with_parent(void);
 /// pass `limit` bytes.
 int CWickLinux_gunzip(const unsigned char *input, size_t length, size_t limit, unsigned char **out, size_t *out_length);
 
+/// Compresses `length` bytes as one gzip stream (level 1-9) into a malloc'd buffer the caller frees.
+/// Returns 0, or -1 on failure.
+int CWickLinux_gzip(const unsigned char *input, size_t length, int level, unsigned char **out, size_t *out_length);
+
 /// Constants that Glibc's Swift overlay does not import as plain integers.
 int CWickLinux_SO_RCVBUFFORCE(void);
 int CWickLinux_SO_RXQ_OVFL(void);

@@ -26,6 +26,8 @@ extension WickConfiguration {
         "assembler.settle-ms", "assembler.max-open-bytes", "assembler.commit-ms",
         "prices.files", "prices.defaults", "scores.configs-file",
         "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level",
+        "replay.url", "replay.name", "replay.public-key", "replay.secret-key", "replay.batch-events", "replay.batch-bytes",
+        "replay.gzip", "replay.backoff-initial-ms", "replay.backoff-max-ms",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
     ]
 
@@ -106,6 +108,18 @@ extension WickConfiguration {
         compactionIntervalMilliseconds = try reader.int64("compaction.interval-ms", compactionIntervalMilliseconds, 1...86_400_000)
         compactionMaxInputBytes = try reader.int("compaction.max-input-bytes", compactionMaxInputBytes, (1 << 20)...(4 << 30))
         compactionCompressionLevel = Int32(try reader.int("compaction.compression-level", Int(compactionCompressionLevel), -7...19))
+        replayURL = try reader.string("replay.url", replayURL)
+        if !replayURL.isEmpty && !replayURL.hasPrefix("http://") {
+            throw ConfigurationError(key: "replay.url", message: "\(replayURL) is not http://HOST:PORT (https is not supported yet)")
+        }
+        replayName = try reader.string("replay.name", replayName)
+        replayPublicKey = try reader.string("replay.public-key", replayPublicKey)
+        replaySecretKey = try reader.string("replay.secret-key", replaySecretKey)
+        replayBatchEvents = try reader.int("replay.batch-events", replayBatchEvents, 1...100_000)
+        replayBatchBytes = try reader.int("replay.batch-bytes", replayBatchBytes, 4096...(16 << 20))
+        replayGzip = try reader.choice("replay.gzip", replayGzip ? "true" : "false", ["true", "false"]) == "true"
+        replayBackoffInitialMilliseconds = try reader.int64("replay.backoff-initial-ms", replayBackoffInitialMilliseconds, 1...3_600_000)
+        replayBackoffMaxMilliseconds = try reader.int64("replay.backoff-max-ms", replayBackoffMaxMilliseconds, 1...3_600_000)
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))
         deadLetterMaxBytes = try reader.int64("retention.dead-letter-max-bytes", deadLetterMaxBytes, 0...(1 << 60))

@@ -1,5 +1,6 @@
 import WickIngest
 public import WickPipeline
+public import WickReplay
 public import WickStore
 
 /// Everything `wick serve` can be told, with the embedded defaults it runs on when told nothing.
@@ -83,6 +84,30 @@ public struct WickConfiguration: Sendable, Equatable {
         compactor.intervalMilliseconds = compactionIntervalMilliseconds
         compactor.maxInputBytes = UInt64(compactionMaxInputBytes)
         return compactor
+    }
+
+    // Replay
+    /// The central server, `http://HOST:PORT`; empty: no replay.
+    public var replayURL = ""
+    public var replayName = "central"
+    public var replayPublicKey = ""
+    public var replaySecretKey = ""
+    public var replayBatchEvents = 5000
+    public var replayBatchBytes = 3_500_000
+    public var replayGzip = true
+    public var replayBackoffInitialMilliseconds: Int64 = 5000
+    public var replayBackoffMaxMilliseconds: Int64 = 30_000
+
+    public var replaySink: Replayer.Sink? {
+        guard !replayURL.isEmpty else { return nil }
+        var sink = Replayer.Sink(url: replayURL, publicKey: replayPublicKey, secretKey: replaySecretKey)
+        sink.name = replayName
+        sink.batchEvents = replayBatchEvents
+        sink.batchBytes = replayBatchBytes
+        sink.gzip = replayGzip
+        sink.backoffInitialMilliseconds = replayBackoffInitialMilliseconds
+        sink.backoffMaxMilliseconds = replayBackoffMaxMilliseconds
+        return sink
     }
 
     // Retention

@@ -1,3 +1,4 @@
+import WickReplay
 import Synchronization
 public import WickIngest
 public import WickPipeline
@@ -12,6 +13,7 @@ public struct DaemonMetrics: Sendable {
     /// What compaction has done since the daemon started.
     var compaction = Compactor.Report()
     var compactionBacklog: (segments: Int, bytes: UInt64) = (0, 0)
+    var replayer: Replayer?
     /// Local UDP ports, for the kernel's drop counters.
     let udpPorts: [Int]
     let startTime: Int64
@@ -125,6 +127,24 @@ public struct DaemonMetrics: Sendable {
         out.counter("wick_compaction_seconds_total", "Time spent compacting.", [([], compaction.seconds)])
         out.gauge("wick_compaction_backlog_segments", "Sealed raw segments the assembler has passed, not compacted yet.",
                   Double(compactionBacklog.segments))
+        if let replayer {
+            let sink = [("sink", replayer.sink.name)]
+            let statistics = replayer.statistics
+            out.counter("wick_replay_events_total", "Events the central server accepted (or refused for good).",
+                        [(sink, Double(statistics.events.load(ordering: .relaxed)))])
+            out.counter("wick_replay_batches_total", "Batches sent and accepted.", [(sink, Double(statistics.batches.load(ordering: .relaxed)))])
+            out.counter("wick_replay_raw_bytes_total", "NDJSON bytes of the events sent.", [(sink, Double(statistics.rawBytes.load(ordering: .relaxed)))])
+            out.counter("wick_replay_wire_bytes_total", "Bytes sent on the wire (after gzip).",
+                        [(sink, Double(statistics.wireBytes.load(ordering: .relaxed)))])
+            out.counter("wick_replay_retries_total", "Batches tried again (network errors, 429, 5xx).",
+                        [(sink, Double(statistics.retries.load(ordering: .relaxed)))])
+            out.counter("wick_replay_dead_letters_total", "Events the central server refused for good (kept in the dead-letter log).",
+                        [(sink, Double(statistics.deadLetters.load(ordering: .relaxed)))])
+            let position = statistics.position.load(ordering: .relaxed)
+            let durable = store.events.durableSequence
+            out.gauge("wick_replay_lag_records", "Durable events not yet accepted by the central server.",
+                      [(sink, Double(durable > position ? durable - position : 0))])
+        }
         return out.text
     }
 }

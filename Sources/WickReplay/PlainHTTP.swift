@@ -1,0 +1,100 @@
+import CWickLinux
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HTTP/1.0 request over a plain TCP connection, blocking, with a timeout: what a replay thread
+/// and the commands that talk to a local daemon need, without an HTTP client library. No TLS.
+public enum PlainHTTP: Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: String
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `address` is HOST:PORT.
+    public static func request(_ address: String, method: String, path: String, headers: [(String, String)] = [],
+                               body: [UInt8] = [], timeoutSeconds: Int = 5) throws(Failure) -> Response {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw Failure(description: "bad address \(address)")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var hints = addrinfo()
+        hints.ai_socktype = CWickLinux_SOCK_STREAM()
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+            throw Failure(description: "cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, CWickLinux_SOCK_STREAM() | CWickLinux_SOCK_CLOEXEC(), 0)
+        guard fd >= 0 else { throw Failure(description: "socket failed") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            throw Failure(description: "cannot connect to \(address): \(String(cString: strerror(errno)))")
+        }
+        var head = "\(method) \(path) HTTP/1.0\r\nHost: \(address)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let request = Array((head + "\r\n").utf8) + body
+        var sent = 0
+        while sent < request.count {
+            let count = request[sent...].withUnsafeBytes { send($0.baseAddress!, fd: fd, count: $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw Failure(description: "send to \(address): \(String(cString: strerror(errno)))") }
+            sent += count
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { throw Failure(description: "read from \(address): \(String(cString: strerror(errno)))") }
+            guard count > 0 else { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.firstRange(of: "\r\n\r\n"), text.hasPrefix("HTTP/1."), let status = Int(text.dropFirst(9).prefix(3)) else {
+            throw Failure(description: "no HTTP response from \(address)")
+        }
+        return Response(status: status, body: String(text[split.upperBound...]))
+    }
+
+    private static func send(_ pointer: UnsafeRawPointer, fd: Int32, count: Int) -> Int {
+        Glibc.send(fd, pointer, count, Int32(MSG_NOSIGNAL))
+    }
+
+    /// Base64 of `user:password`, for Basic auth.
+    public static func basicAuthorization(_ user: String, _ password: String) -> String {
+        let bytes = Array("\(user):\(password)".utf8)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+            let value = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
+            out.append(alphabet[Int(value >> 18 & 63)])
+            out.append(alphabet[Int(value >> 12 & 63)])
+            out.append(chunk.count > 1 ? alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(chunk.count > 2 ? alphabet[Int(value & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return "Basic " + String(decoding: out, as: UTF8.self)
+    }
+
+    /// Gzip of `bytes` (level 1: replay compresses on the way out, cheaply).
+    public static func gzip(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let status = bytes.withUnsafeBufferPointer { CWickLinux_gzip($0.baseAddress, $0.count, level, &out, &length) }
+        defer { free(out) }
+        guard status == 0, let out else { return nil }
+        return Array(UnsafeBufferPointer(start: out, count: length))
+    }
+}

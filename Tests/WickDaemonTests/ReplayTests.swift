@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import WickDaemon
+import WickIngest
+import WickJSON
+import WickStore
+import WickTestSupport
+
+/// Two real daemons on loopback, edge → central, the central killed (SIGKILL) and restarted
+/// while the edge replays, and refusing connections for a while: the central ends with every event
+/// (at least once by event id, each trace folding to the same summary and cost as on the edge).
+@Suite(.serialized) struct ReplayTests {
+    /// A TCP port free on loopback now (bound, read, released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, TestSocket.streamType, 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                Glibc.bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw SetupError("cannot bind a loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Event ids in a data directory's log, with how often each appears.
+    static func eventIDs(_ data: String) throws -> [String: Int] {
+        var ids: [String: Int] = [:]
+        let reader = try StoreReader(DataDirectory(data)).eventReader()
+        try reader.read(from: 0) { _, record in
+            if let value = try? JSONValue.parse(Array(record.payload)), let id = value["id"]?.stringValue { ids[id, default: 0] += 1 }
+        }
+        return ids
+    }
+
+    static func summaries(_ data: String) throws -> [String: JSONValue] {
+        let output = try run(builtExecutable("wick"), ["traces", "--json", "--limit", "10000", "--data-dir", data]).output
+        var result: [String: JSONValue] = [:]
+        for line in output.split(separator: "\n") {
+            let value = try JSONValue.parse(String(line))
+            if let id = value["id"]?.stringValue { result[id] = value }
+        }
+        return result
+    }
+
+    @Test func theCentralEndsWithEveryEventThoughItDiesAndRefuses() async throws {
+        let temp = TemporaryDirectory("wrp")
+        let central = temp.file("central")
+        let edge = temp.file("edge")
+        let port = try Self.freePort()
+        let centralArguments = ["--http", "127.0.0.1:\(port)", "--log-level", "error", "--config", temp.file("central.yaml")]
+        try "assembler:\n  settle-ms: 200\n".write(toFile: temp.file("central.yaml"), atomically: true, encoding: .utf8)
+        var centralDaemon: ServeProcess? = try ServeProcess(dataDirectory: central, arguments: centralArguments)
+        let keys = try JSONValue.parse(try run(builtExecutable("wick"), ["keys", "create", "--project", "fleet", "--json",
+                                                                         "--data-dir", central]).output)
+        try """
+            assembler:
+              settle-ms: 200
+            replay:
+              url: http://127.0.0.1:\(port)
+              public-key: \(try #require(keys["publicKey"]?.stringValue))
+              secret-key: \(try #require(keys["secretKey"]?.stringValue))
+              batch-events: 50
+              backoff-initial-ms: 20
+              backoff-max-ms: 200
+            """.write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
+        let edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
+        defer { edgeDaemon.kill(SIGTERM) }
+        defer { centralDaemon?.kill(SIGTERM) }
+
+        let input = try corpus(traces: 60, seed: 21)
+        let lines = input.split(separator: 0x0A, omittingEmptySubsequences: true)
+        let part = (lines.count + 3) / 4
+        for (round, start) in stride(from: 0, to: lines.count, by: part).enumerated() {
+            let chunk = Array(lines[start..<min(start + part, lines.count)].joined(separator: [0x0A])) + [0x0A]
+            _ = try Sender.send(chunk, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
+                                                            acknowledged: true))
+            switch round {
+            case 0, 2:
+                // Killed mid-replay, then down for a while (connections refused), then back on its port.
+                try await Task.sleep(nanoseconds: 30_000_000)
+                centralDaemon?.kill(SIGKILL)
+                centralDaemon = nil
+                try await Task.sleep(nanoseconds: 400_000_000)
+                centralDaemon = try ServeProcess(dataDirectory: central, arguments: centralArguments)
+            default:
+                break
+            }
+        }
+        let edgeIDs = try Self.eventIDs(edge)
+        #expect(edgeIDs.count == lines.count)
+        var centralIDs: [String: Int] = [:]
+        #expect(waitUntil(.seconds(60)) {
+            centralIDs = (try? Self.eventIDs(central)) ?? [:]
+            return Set(centralIDs.keys) == Set(edgeIDs.keys)
+        })
+        let metrics = try #require(edgeDaemon.announcement.metrics)
+        let page = try MetricsClient.fetch(metrics)
+        let retries = MetricsClient.parse(page).first { $0.name == "wick_replay_retries_total" }?.value ?? 0
+        #expect(retries > 0, "the central was down: some batches must have been tried again")
+        // Resent batches may repeat events in the central's log; folds count each event id once.
+        let edgeSummaries = try Self.summaries(edge)
+        var centralSummaries: [String: JSONValue] = [:]
+        #expect(waitUntil(.seconds(30)) {
+            centralSummaries = (try? Self.summaries(central)) ?? [:]
+            return centralSummaries.count == edgeSummaries.count
+                && centralSummaries.allSatisfy { $0.value["events"] == edgeSummaries[$0.key]?["events"] }
+        })
+        for (id, summary) in edgeSummaries {
+            let other = centralSummaries[id]
+            #expect(other?["totalCost"] == summary["totalCost"], "trace \(id)")
+            #expect(other?["events"] == summary["events"], "trace \(id)")
+            #expect(other?["usage"] == summary["usage"], "trace \(id)")
+            #expect(other?["project"]?.stringValue == "fleet")
+        }
+    }
+}
