@@ -22,6 +22,9 @@ public final class Replayer: Service, Sendable {
         /// Langfuse refuses batches over 4.5 MB; stay well under.
         public var batchBytes = 3_500_000
         public var gzip = true
+        /// Batches in flight at once: each waits for the receiver's durability, so throughput comes
+        /// from several (the cursor still moves only over a contiguous run of accepted batches).
+        public var concurrency = 4
         public var backoffInitialMilliseconds: Int64 = 5000
         public var backoffMaxMilliseconds: Int64 = 30_000
         public var timeoutSeconds = 30
@@ -72,77 +75,127 @@ public final class Replayer: Service, Sendable {
     }
 
     public func run() async throws {
-        let worker = WorkerThread(name: "wick-replay") { [self] in loop() }
-        try? await gracefulShutdown()
-        stopping.store(true, ordering: .relaxed)
-        worker.join()
-    }
-
-    private func loop() {
         guard let target = sink.target else {
             logger.error("replay.bad-url", metadata: ["url": "\(sink.url)", "hint": "http://HOST:PORT; https is not supported yet"])
+            try? await gracefulShutdown()
             return
         }
-        var position: UInt64
+        let start: UInt64
         do {
             if let saved = try store.cursor(sink.cursor) {
-                position = saved
+                start = saved
             } else {
                 // Claim the log from its start, so that compaction keeps raw segments until they are sent.
-                position = 0
+                start = 0
                 try store.setCursor(sink.cursor, to: 0)
             }
         } catch {
             logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
+            try? await gracefulShutdown()
             return
         }
-        statistics.position.store(position, ordering: .relaxed)
-        let reader = store.events.reader()
-        var failures = 0
-        while !stopping.load(ordering: .relaxed) {
-            let durable = store.events.durableSequence
-            guard position < durable else {
-                pause(milliseconds: 20)
-                continue
-            }
-            var batch = Batch()
-            let next: UInt64
-            do {
-                next = try reader.read(from: position, until: durable, maxRecords: sink.batchEvents) { _, record in
-                    guard record.kind == .rawEvent else { return }
-                    batch.add(record.payload)
+        statistics.position.store(start, ordering: .relaxed)
+        let shared = Shared(reader: store.events.reader(), start: start)
+        let workers = (0..<max(1, sink.concurrency)).map { _ in
+            WorkerThread(name: "wick-replay") { [self] in work(shared, target: target) }
+        }
+        try? await gracefulShutdown()
+        stopping.store(true, ordering: .relaxed)
+        for worker in workers { worker.join() }
+    }
+
+    /// What the workers share: the log reader (one at a time) and the batches in flight, so that
+    /// the cursor moves over accepted batches in log order only.
+    private final class Shared: @unchecked Sendable {
+        private let lock = Mutex<Void>(())
+        private let reader: LogReader
+        private var nextRead: UInt64
+        private var inFlight: [(start: UInt64, end: UInt64, done: Bool)] = []
+        private var committed: UInt64
+
+        init(reader: LogReader, start: UInt64) {
+            self.reader = reader
+            nextRead = start
+            committed = start
+        }
+
+        /// The next batch to send and the log range it covers; nil when nothing durable is unread.
+        func take(until durable: UInt64, events: Int, bytes: Int) throws -> (Batch, UInt64, UInt64)? {
+            try lock.withLock { _ in
+                guard nextRead < durable else { return nil }
+                var batch = Batch()
+                let start = nextRead
+                var end = start
+                let next = try reader.read(from: start, until: durable, maxRecords: events) { sequence, record in
+                    guard batch.payloadBytes < bytes || batch.count == 0 else { return }
+                    if record.kind == .rawEvent { batch.add(record.payload) }
+                    end = sequence + 1
                 }
-                // A batch ends at the byte limit: the reader hands out whole records, so re-read the rest next time.
+                // Records past the byte limit were read but not taken: the next batch starts at them.
+                if batch.payloadBytes < bytes { end = next }
+                nextRead = end
+                inFlight.append((start, end, false))
+                return (batch, start, end)
+            }
+        }
+
+        /// Marks a batch accepted; the new cursor when it moved.
+        func done(_ start: UInt64) -> UInt64? {
+            lock.withLock { _ in
+                if let index = inFlight.firstIndex(where: { $0.start == start }) { inFlight[index].done = true }
+                var moved = false
+                while let first = inFlight.first, first.done {
+                    committed = first.end
+                    inFlight.removeFirst()
+                    moved = true
+                }
+                return moved ? committed : nil
+            }
+        }
+    }
+
+    private func work(_ shared: Shared, target: (address: String, prefix: String)) {
+        while !stopping.load(ordering: .relaxed) {
+            let taken: (Batch, UInt64, UInt64)?
+            do {
+                taken = try shared.take(until: store.events.durableSequence, events: sink.batchEvents, bytes: sink.batchBytes)
             } catch {
                 logger.error("replay.read-failed", metadata: ["error": "\(error)"])
                 pause(milliseconds: 1000)
                 continue
             }
-            let end = batch.cut(atBytes: sink.batchBytes).map { position + UInt64($0) } ?? next
-            let sent = send(batch, to: target)
-            switch sent {
-            case .accepted(let rejected):
-                failures = 0
-                for (payload, reason) in rejected { deadLetter(payload, reason) }
-                statistics.events.add(batch.count, ordering: .relaxed)
-                statistics.batches.add(1, ordering: .relaxed)
-                position = end
-                do {
-                    try store.setCursor(sink.cursor, to: position)
-                } catch {
-                    logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
+            guard let (batch, start, _) = taken else {
+                pause(milliseconds: 20)
+                continue
+            }
+            var failures = 0
+            while !stopping.load(ordering: .relaxed) {
+                switch batch.count == 0 ? .accepted([]) : send(batch, to: target) {
+                case .accepted(let rejected):
+                    for (payload, reason) in rejected { deadLetter(payload, reason) }
+                    statistics.events.add(batch.count, ordering: .relaxed)
+                    statistics.batches.add(1, ordering: .relaxed)
+                    if let cursor = shared.done(start) {
+                        do {
+                            try store.setCursor(sink.cursor, to: cursor)
+                        } catch {
+                            logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
+                        }
+                        statistics.position.store(cursor, ordering: .relaxed)
+                    }
+                    failures = -1
+                case .retry(let why):
+                    failures += 1
+                    statistics.retries.add(1, ordering: .relaxed)
+                    statistics.lastError.withLock { $0 = why }
+                    let ceiling = min(sink.backoffMaxMilliseconds, sink.backoffInitialMilliseconds << min(failures - 1, 20))
+                    let delay = Int64(Double(ceiling) * Double.random(in: 0.5...1.0))
+                    if failures == 1 || failures % 10 == 0 {
+                        logger.warning("replay.retrying", metadata: ["sink": "\(sink.name)", "error": "\(why)", "in.ms": "\(delay)"])
+                    }
+                    pause(milliseconds: delay)
                 }
-                statistics.position.store(position, ordering: .relaxed)
-            case .retry(let why):
-                failures += 1
-                statistics.retries.add(1, ordering: .relaxed)
-                statistics.lastError.withLock { $0 = why }
-                let ceiling = min(sink.backoffMaxMilliseconds, sink.backoffInitialMilliseconds << min(failures - 1, 20))
-                let delay = Int64(Double(ceiling) * Double.random(in: 0.5...1.0))
-                if failures == 1 || failures % 10 == 0 {
-                    logger.warning("replay.retrying", metadata: ["sink": "\(sink.name)", "error": "\(why)", "in.ms": "\(delay)"])
-                }
-                pause(milliseconds: delay)
+                if failures < 0 { break }
             }
         }
     }
@@ -217,17 +270,6 @@ private struct Batch {
     mutating func add(_ payload: UnsafeRawBufferPointer) {
         starts.append(bytes.count)
         bytes.append(contentsOf: payload)
-    }
-
-    /// Drops the events past `limit` bytes (keeping at least one); the number kept, or nil when all fit.
-    mutating func cut(atBytes limit: Int) -> Int? {
-        guard bytes.count > limit, starts.count > 1 else { return nil }
-        var keep = 1
-        while keep < starts.count && starts[keep] <= limit { keep += 1 }
-        keep = max(1, keep - 1)
-        bytes.removeSubrange(starts[keep]...)
-        starts.removeSubrange(keep...)
-        return keep
     }
 
     func payload(_ index: Int) -> ArraySlice<UInt8> {

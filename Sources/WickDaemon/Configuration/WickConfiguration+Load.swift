@@ -27,7 +27,7 @@ extension WickConfiguration {
         "prices.files", "prices.defaults", "scores.configs-file",
         "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level",
         "replay.url", "replay.name", "replay.public-key", "replay.secret-key", "replay.batch-events", "replay.batch-bytes",
-        "replay.gzip", "replay.backoff-initial-ms", "replay.backoff-max-ms",
+        "replay.gzip", "replay.concurrency", "replay.backoff-initial-ms", "replay.backoff-max-ms",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
     ]
 
@@ -118,6 +118,7 @@ extension WickConfiguration {
         replayBatchEvents = try reader.int("replay.batch-events", replayBatchEvents, 1...100_000)
         replayBatchBytes = try reader.int("replay.batch-bytes", replayBatchBytes, 4096...(16 << 20))
         replayGzip = try reader.choice("replay.gzip", replayGzip ? "true" : "false", ["true", "false"]) == "true"
+        replayConcurrency = try reader.int("replay.concurrency", replayConcurrency, 1...64)
         replayBackoffInitialMilliseconds = try reader.int64("replay.backoff-initial-ms", replayBackoffInitialMilliseconds, 1...3_600_000)
         replayBackoffMaxMilliseconds = try reader.int64("replay.backoff-max-ms", replayBackoffMaxMilliseconds, 1...3_600_000)
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))

@@ -95,6 +95,7 @@ public struct WickConfiguration: Sendable, Equatable {
     public var replayBatchEvents = 5000
     public var replayBatchBytes = 3_500_000
     public var replayGzip = true
+    public var replayConcurrency = 4
     public var replayBackoffInitialMilliseconds: Int64 = 5000
     public var replayBackoffMaxMilliseconds: Int64 = 30_000
 
@@ -105,6 +106,7 @@ public struct WickConfiguration: Sendable, Equatable {
         sink.batchEvents = replayBatchEvents
         sink.batchBytes = replayBatchBytes
         sink.gzip = replayGzip
+        sink.concurrency = replayConcurrency
         sink.backoffInitialMilliseconds = replayBackoffInitialMilliseconds
         sink.backoffMaxMilliseconds = replayBackoffMaxMilliseconds
         return sink
