@@ -50,13 +50,21 @@ public enum HTTPServer: Sendable {
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"OK\"}")))
         }
-        return Application(
+        return makeApplication(router: router, host: configuration.host, port: configuration.port, group: group, logger: logger,
+                               onBound: onBound)
+    }
+
+    /// A Hummingbird application on `host:port` that tells `onBound` where it really listens.
+    static func makeApplication(
+        router: Router<BasicRequestContext>, host: String, port: Int, group: any EventLoopGroup, logger: Logger,
+        onBound: @escaping @Sendable (String) async -> Void
+    ) -> some ApplicationProtocol {
+        Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "wick"),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "wick"),
             onServerRunning: { channel in
                 let address = channel.localAddress
-                await onBound("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
+                await onBound("\(address?.ipAddress ?? host):\(address?.port ?? port)")
             },
             eventLoopGroupProvider: .shared(group),
             logger: logger

@@ -32,30 +32,116 @@ public enum LangfuseAPI: Sendable {
         group: any EventLoopGroup, logger: Logger, onBound: @escaping @Sendable (String) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
-        let processor = LineProcessor(maxDepth: maxDepth)
-        let limit = configuration.maxBodyBytes
+        let api = Endpoints(store: store, keys: keys, counters: counters, processor: LineProcessor(maxDepth: maxDepth),
+                            limit: configuration.maxBodyBytes, logger: logger)
         let version = configuration.version
         router.get("/api/public/health") { _, _ -> Response in
             json(.ok, .object(["status": "OK", "version": .string(version)]))
         }
         router.get("/api/public/projects") { request, _ -> Response in
-            switch keys.project(authorization: request.headers[.authorization]) {
-            case .failure(let failure): return unauthorized(failure)
-            case .success(let project):
-                return json(.ok, .object(["data": .array([.object(["id": .string(project), "name": .string(project), "metadata": .object([:])])])]))
+            api.respond {
+                let project = try api.project(request)
+                return json(.ok, .object(["data": .array([.object(["id": .string(project), "name": .string(project),
+                                                                    "metadata": .object([:])])])]))
             }
         }
         router.post("/api/public/ingestion") { request, _ -> Response in
-            let project: String
-            switch keys.project(authorization: request.headers[.authorization]) {
-            case .failure(let failure): return unauthorized(failure)
-            case .success(let name): project = name
+            await api.respond {
+                let project = try api.project(request)
+                let ingestion = try api.check(try await api.body(request), project: project)
+                try await api.persist(ingestion)
+                return json(HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), ingestion.responseJSON)
             }
-            let body: [UInt8]
-            switch await readBody(request, limit: limit) {
-            case .success(let bytes): body = bytes
-            case .failure(let failure): return failure.response
+        }
+        router.post("/api/public/scores") { request, _ -> Response in
+            await api.respond {
+                let project = try api.project(request, allowingBearer: true)
+                let scores: ScoreRequest
+                switch ScoreRequest.parse(try await api.body(request), now: store.events.configuration.clock.microseconds()) {
+                case .success(let parsed): scores = parsed
+                case .failure(let invalid): throw ResponseFailure(json(.badRequest, .object(["message": .string(invalid.message)])))
+                }
+                let ingestion = try api.check(scores.batch, project: project)
+                // All or nothing: a score that fails its checks fails the request.
+                if let failed = ingestion.results.first(where: { $0.status >= 300 }) {
+                    throw ResponseFailure(json(.badRequest, .object(["message": .string(failed.message ?? "invalid score"),
+                                                                     "error": .string(failed.reason ?? "")])))
+                }
+                try await api.persist(ingestion)
+                return json(.ok, scores.response)
             }
+        }
+        router.get("/api/public/traces/:traceId") { request, context -> Response in
+            await api.respond {
+                let project = try api.project(request)
+                let id = context.parameters.get("traceId") ?? ""
+                guard let trace = try await LangfuseReads.trace(id, project: project, store: store, rules: rules) else {
+                    return json(.notFound, .object(["error": "LangfuseNotFoundError", "message": .string("Trace \(id) not found")]))
+                }
+                return json(.ok, trace)
+            }
+        }
+        router.get("/api/public/traces") { request, _ -> Response in
+            await api.respond {
+                let project = try api.project(request)
+                var parameters: [String: String] = [:]
+                for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+                switch try await LangfuseReads.traces(parameters, project: project, store: store, rules: rules) {
+                case .success(let page): return json(.ok, page)
+                case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+                }
+            }
+        }
+        return HTTPServer.makeApplication(router: router, host: configuration.host, port: configuration.port, group: group,
+                                          logger: logger, onBound: onBound)
+    }
+
+    /// What every endpoint does the same way: auth, reading the body, checking events, storing them.
+    struct Endpoints: Sendable {
+        let store: DataStore
+        let keys: APIKeys
+        let counters: IngestCounters
+        let processor: LineProcessor
+        let limit: Int
+        let logger: Logger
+
+        /// Runs a handler; a `ResponseFailure` it throws is its answer, anything else a 500.
+        func respond(_ handler: () async throws -> Response) async -> Response {
+            do {
+                return try await handler()
+            } catch let failure as ResponseFailure {
+                return failure.response
+            } catch {
+                logger.error("http.failed", metadata: ["error": "\(error)"])
+                return json(.internalServerError, .object(["message": .string("\(error)")]))
+            }
+        }
+
+        func respond(_ handler: () throws -> Response) -> Response {
+            do {
+                return try handler()
+            } catch let failure as ResponseFailure {
+                return failure.response
+            } catch {
+                return json(.internalServerError, .object(["message": .string("\(error)")]))
+            }
+        }
+
+        /// The project of the request's key, or a 401.
+        func project(_ request: Request, allowingBearer: Bool = false) throws(ResponseFailure) -> String {
+            let header = request.headers[.authorization]
+            switch allowingBearer ? keys.project(allowingBearer: header) : keys.project(authorization: header) {
+            case .success(let project): return project
+            case .failure(let failure): throw ResponseFailure(json(.unauthorized, .object(["message": .string(failure.message)])))
+            }
+        }
+
+        func body(_ request: Request) async throws(ResponseFailure) -> [UInt8] {
+            try await readBody(request, limit: limit).get()
+        }
+
+        /// A batch checked event by event; what it rejects goes to the dead-letter log now.
+        func check(_ body: [UInt8], project: String) throws(ResponseFailure) -> IngestionRequest {
             let ingestion: IngestionRequest
             do {
                 ingestion = try body.withUnsafeBytes { (raw) throws(IngestionRequest.Invalid) -> IngestionRequest in
@@ -63,93 +149,24 @@ public enum LangfuseAPI: Sendable {
                                          processor: processor, counters: counters)
                 }
             } catch let invalid as IngestionRequest.Invalid {
-                return json(.badRequest, .object(["message": .string(invalid.message)]))
+                throw ResponseFailure(json(.badRequest, .object(["message": .string(invalid.message)])))
             } catch {
-                return json(.badRequest, .object(["message": .string("\(error)")]))
+                throw ResponseFailure(json(.badRequest, .object(["message": .string("\(error)")])))
             }
             if !ingestion.rejects.isEmpty { store.deadLetters.append(ingestion.rejects, completion: nil) }
-            if !ingestion.events.isEmpty {
-                do {
-                    _ = try await store.events.append(ingestion.events)
-                } catch {
-                    logger.error("http.ingestion-failed", metadata: ["error": "\(error)"])
-                    return json(.serviceUnavailable, .object(["message": .string("the events could not be stored: \(error)")]))
-                }
-            }
-            return json(HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), ingestion.responseJSON)
+            return ingestion
         }
-        router.get("/api/public/traces/:traceId") { request, context -> Response in
-            let project: String
-            switch keys.project(authorization: request.headers[.authorization]) {
-            case .failure(let failure): return unauthorized(failure)
-            case .success(let name): project = name
-            }
-            let id = context.parameters.get("traceId") ?? ""
-            guard let trace = try await LangfuseReads.trace(id, project: project, store: store, rules: rules) else {
-                return json(.notFound, .object(["error": "LangfuseNotFoundError", "message": .string("Trace \(id) not found")]))
-            }
-            return json(.ok, trace)
-        }
-        router.get("/api/public/traces") { request, _ -> Response in
-            let project: String
-            switch keys.project(authorization: request.headers[.authorization]) {
-            case .failure(let failure): return unauthorized(failure)
-            case .success(let name): project = name
-            }
-            var parameters: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
-            switch try await LangfuseReads.traces(parameters, project: project, store: store, rules: rules) {
-            case .success(let page): return json(.ok, page)
-            case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
-            }
-        }
-        router.post("/api/public/scores") { request, _ -> Response in
-            let project: String
-            switch keys.project(allowingBearer: request.headers[.authorization]) {
-            case .failure(let failure): return unauthorized(failure)
-            case .success(let name): project = name
-            }
-            let body: [UInt8]
-            switch await readBody(request, limit: limit) {
-            case .success(let bytes): body = bytes
-            case .failure(let failure): return failure.response
-            }
-            let scores: ScoreRequest
-            switch ScoreRequest.parse(body, now: store.events.configuration.clock.microseconds()) {
-            case .success(let parsed): scores = parsed
-            case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
-            }
-            let ingestion: IngestionRequest
-            do {
-                ingestion = try scores.batch.withUnsafeBytes { (raw) throws(IngestionRequest.Invalid) -> IngestionRequest in
-                    try IngestionRequest(body: raw, project: project, receiveTime: store.events.configuration.clock.microseconds(),
-                                         processor: processor, counters: counters)
-                }
-            } catch {
-                return json(.badRequest, .object(["message": .string("\(error)")]))
-            }
-            if !ingestion.rejects.isEmpty { store.deadLetters.append(ingestion.rejects, completion: nil) }
-            if let failed = ingestion.results.first(where: { $0.status >= 300 }) {
-                return json(.badRequest, .object(["message": .string(failed.message ?? "invalid score"), "error": .string(failed.reason ?? "")]))
-            }
+
+        /// Stores the accepted events and waits until they are durable.
+        func persist(_ ingestion: IngestionRequest) async throws(ResponseFailure) {
+            guard !ingestion.events.isEmpty else { return }
             do {
                 _ = try await store.events.append(ingestion.events)
             } catch {
-                return json(.serviceUnavailable, .object(["message": .string("the scores could not be stored: \(error)")]))
+                logger.error("http.ingestion-failed", metadata: ["error": "\(error)"])
+                throw ResponseFailure(json(.serviceUnavailable, .object(["message": .string("the events could not be stored: \(error)")])))
             }
-            return json(.ok, scores.response)
         }
-        return Application(
-            router: router,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "wick"),
-            onServerRunning: { channel in
-                let address = channel.localAddress
-                await onBound("\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
-            },
-            eventLoopGroupProvider: .shared(group),
-            logger: logger
-        )
     }
 
     /// The body, gunzipped when it says it is gzip; a 413 or 400 response when it cannot be had.
@@ -179,10 +196,6 @@ public enum LangfuseAPI: Sendable {
     struct ResponseFailure: Error {
         let response: Response
         init(_ response: Response) { self.response = response }
-    }
-
-    static func unauthorized(_ failure: AuthFailure) -> Response {
-        json(.unauthorized, .object(["message": .string(failure.message)]))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {

@@ -77,19 +77,21 @@ import WickTestSupport
         let part = (lines.count + 3) / 4
         for (round, start) in stride(from: 0, to: lines.count, by: part).enumerated() {
             let chunk = Array(lines[start..<min(start + part, lines.count)].joined(separator: [0x0A])) + [0x0A]
-            _ = try Sender.send(chunk, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
-                                                            acknowledged: true))
-            switch round {
-            case 0, 2:
-                // Killed mid-replay, then down for a while (connections refused), then back on its port.
-                try await Task.sleep(nanoseconds: 30_000_000)
+            if round == 1 || round == 3 {
+                // Down while events arrive at the edge: its connections are refused until the restart.
                 centralDaemon?.kill(SIGKILL)
                 centralDaemon = nil
-                try await Task.sleep(nanoseconds: 400_000_000)
-                centralDaemon = try ServeProcess(dataDirectory: central, arguments: centralArguments)
-            default:
-                break
             }
+            _ = try Sender.send(chunk, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
+                                                            acknowledged: true))
+            if round == 0 || round == 2 {
+                // Killed while the edge may be mid-batch.
+                try await Task.sleep(nanoseconds: 10_000_000)
+                centralDaemon?.kill(SIGKILL)
+                centralDaemon = nil
+            }
+            try await Task.sleep(nanoseconds: 300_000_000)
+            if centralDaemon == nil { centralDaemon = try ServeProcess(dataDirectory: central, arguments: centralArguments) }
         }
         let edgeIDs = try Self.eventIDs(edge)
         #expect(edgeIDs.count == lines.count)
