@@ -84,10 +84,37 @@ public enum LangfuseAPI: Sendable {
         router.get("/api/public/traces") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request)
-                var parameters: [String: String] = [:]
-                for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
-                switch try await LangfuseReads.traces(parameters, project: project, store: store, rules: rules) {
+                switch try await LangfuseReads.traces(parameters(request), project: project, store: store, rules: rules) {
                 case .success(let page): return json(.ok, page)
+                case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+                }
+            }
+        }
+        router.get("/api/public/metrics/daily") { request, _ -> Response in
+            await api.respond {
+                let project = try api.project(request)
+                switch try await LangfuseReads.dailyMetrics(parameters(request), project: project, store: store) {
+                case .success(let days): return json(.ok, days)
+                case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+                }
+            }
+        }
+        router.get("/api/public/sessions") { request, _ -> Response in
+            await api.respond {
+                let project = try api.project(request)
+                switch try await LangfuseReads.sessions(parameters(request), id: nil, project: project, store: store, rules: rules) {
+                case .success(let page): return json(.ok, page ?? .null)
+                case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+                }
+            }
+        }
+        router.get("/api/public/sessions/:sessionId") { request, context -> Response in
+            await api.respond {
+                let project = try api.project(request)
+                let id = context.parameters.get("sessionId") ?? ""
+                switch try await LangfuseReads.sessions([:], id: id, project: project, store: store, rules: rules) {
+                case .success(let session?): return json(.ok, session)
+                case .success(nil): return json(.notFound, .object(["error": "LangfuseNotFoundError", "message": .string("Session \(id) not found")]))
                 case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
                 }
             }
@@ -167,6 +194,12 @@ public enum LangfuseAPI: Sendable {
                 throw ResponseFailure(json(.serviceUnavailable, .object(["message": .string("the events could not be stored: \(error)")])))
             }
         }
+    }
+
+    static func parameters(_ request: Request) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+        return parameters
     }
 
     /// The body, gunzipped when it says it is gzip; a 413 or 400 response when it cannot be had.

@@ -123,7 +123,8 @@ import WickTestSupport
         let auth = Self.basic(publicKey, secret)
         var events: [String] = []
         for n in 0..<3 {
-            events.append(Self.event("t\(n)", "trace-create", #"{"id":"tr-\#(n)","name":"chat","userId":"u-\#(n % 2)","tags":["a"]}"#))
+            events.append(Self.event("t\(n)", "trace-create",
+                                     #"{"id":"tr-\#(n)","name":"chat","userId":"u-\#(n % 2)","sessionId":"sess-\#(n % 2)","tags":["a"]}"#))
             events.append(Self.event("g\(n)", "generation-create",
                                      #"{"id":"gen-\#(n)","traceId":"tr-\#(n)","model":"gpt-4o-mini","usageDetails":{"input":100,"output":10}}"#))
         }
@@ -167,6 +168,26 @@ import WickTestSupport
         #expect(item["userId"]?.stringValue == "u-0")
         #expect(item["observations"]?.arrayValue?.allSatisfy { $0.stringValue != nil } == true)
         #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/traces?filter=%5B%5D", headers: [auth]).status == 400)
+
+        // Daily metrics: one day (the events' timestamps), three traces, usage and cost by model.
+        let daily = try JSONValue.parse(try MetricsClient.request(address, method: "GET", path: "/api/public/metrics/daily",
+                                                                  headers: [auth]).body)
+        let day = try #require(daily["data"]?[0])
+        #expect(day["date"]?.stringValue == "2026-11-29" && day["countTraces"]?.numberValue?.int64Value == 3)
+        #expect(day["countObservations"]?.numberValue?.int64Value == 3)
+        let usage = try #require(day["usage"]?[0])
+        #expect(usage["model"]?.stringValue == "gpt-4o-mini" && usage["inputUsage"]?.numberValue?.int64Value == 300)
+        // gpt-4o-mini: 100 × $0.15/M + 10 × $0.60/M per trace, three traces.
+        #expect(usage["totalCost"]?.numberValue?.text == "0.000063" && day["totalCost"]?.numberValue?.text == "0.000063")
+
+        // Sessions: sess-0 holds tr-0 and tr-2.
+        let sessions = try JSONValue.parse(try MetricsClient.request(address, method: "GET", path: "/api/public/sessions",
+                                                                     headers: [auth]).body)
+        #expect(Set(sessions["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []) == ["sess-0", "sess-1"])
+        let session = try JSONValue.parse(try MetricsClient.request(address, method: "GET", path: "/api/public/sessions/sess-0",
+                                                                    headers: [auth]).body)
+        #expect(Set(session["traces"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []) == ["tr-0", "tr-2"])
+        #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/sessions/none", headers: [auth]).status == 404)
     }
 
     /// Langfuse's Python SDK v2 (langfuse==2.60.10, in the venv `make test` creates), unchanged.
