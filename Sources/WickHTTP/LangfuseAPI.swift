@@ -119,6 +119,29 @@ public enum LangfuseAPI: Sendable {
                 }
             }
         }
+        for (path, kind) in [("/api/public/observations", "observations"), ("/api/public/v2/scores", "scores")] {
+            router.get(RouterPath(path)) { request, _ -> Response in
+                await api.respond {
+                    let project = try api.project(request)
+                    switch try await LangfuseReads.entities(kind, parameters(request), project: project, store: store, rules: rules) {
+                    case .success(let page): return json(.ok, page ?? .null)
+                    case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+                    }
+                }
+            }
+            router.get(RouterPath(path + "/:id")) { request, context -> Response in
+                await api.respond {
+                    let project = try api.project(request)
+                    let id = context.parameters.get("id") ?? ""
+                    switch try await LangfuseReads.entities(kind, [:], id: id, project: project, store: store, rules: rules) {
+                    case .success(let entity?): return json(.ok, entity)
+                    case .success(nil):
+                        return json(.notFound, .object(["error": "LangfuseNotFoundError", "message": .string("\(kind) \(id) not found")]))
+                    case .failure(let invalid): return json(.badRequest, .object(["message": .string(invalid.message)]))
+                    }
+                }
+            }
+        }
         return HTTPServer.makeApplication(router: router, host: configuration.host, port: configuration.port, group: group,
                                           logger: logger, onBound: onBound)
     }

@@ -194,6 +194,64 @@ enum LangfuseReads {
         return .success(result)
     }
 
+    /// `GET /api/public/observations` and `GET /api/public/v2/scores`: the observations or scores of
+    /// the traces that match (newest traces first), each as the trace shows it, filtered by the
+    /// entity's own fields and paged. `observations/{id}` has no index of its own: it looks through
+    /// the newest `maxScanned` traces.
+    static func entities(_ kind: String, _ parameters: [String: String], id: String? = nil, project: String, store: DataStore,
+                         rules: @escaping Rules, maxScanned: Int = 10_000) async throws -> Result<JSONValue?, Invalid> {
+        let paging: (page: Int, limit: Int)
+        let query: TraceQuery
+        switch (Self.query(parameters.filter { ["userId", "sessionId", "environment", "tags"].contains($0.key) }, project: project,
+                           name: "traceName"), Self.page(parameters)) {
+        case (.success(let made), .success(let pages)): (query, paging) = (made, pages)
+        case (.failure(let invalid), _), (_, .failure(let invalid)): return .failure(invalid)
+        }
+        // Filters on the entity itself: exact matches on these fields (times: from inclusive, to exclusive).
+        let fields = ["name", "type", "traceId", "parentObservationId", "level", "source", "dataType", "observationId", "configId",
+                      "environment"]
+        let exact = parameters.filter { fields.contains($0.key) }
+        let timeField = kind == "scores" ? "timestamp" : "startTime"
+        let from = (parameters["fromTimestamp"] ?? parameters["fromStartTime"]).flatMap { Timestamp(iso8601: $0) }
+        let to = (parameters["toTimestamp"] ?? parameters["toStartTime"]).flatMap { Timestamp(iso8601: $0) }
+        let result: JSONValue? = try await NIOThreadPool.singleton.runIfActive {
+            let (prices, configs) = rules()
+            var traceIDs: [String]
+            if let trace = parameters["traceId"] {
+                traceIDs = [trace]
+            } else {
+                traceIDs = try summaries(query, store: store).map(\.id)
+                if id != nil { traceIDs = Array(traceIDs.prefix(maxScanned)) }
+            }
+            var matched: [JSONValue] = []
+            for traceID in traceIDs {
+                guard let loaded = try TraceLoader.load(traceID, project: project, from: store, prices: prices, scoreConfigs: configs)
+                else { continue }
+                let trace = loaded.langfuseJSON
+                for entity in trace[kind]?.arrayValue ?? [] {
+                    if let id {
+                        if entity["id"]?.stringValue == id { return entity }
+                        continue
+                    }
+                    guard exact.allSatisfy({ entity[$0.key]?.stringValue == $0.value }) else { continue }
+                    let time = entity[timeField]?.stringValue.flatMap { Timestamp(iso8601: $0) }
+                    if let from, (time.map { $0 < from } ?? true) { continue }
+                    if let to, (time.map { $0 >= to } ?? true) { continue }
+                    guard case .object(var object) = entity else { continue }
+                    if kind == "scores" {
+                        object["trace"] = .object(["userId": trace["userId"] ?? .null, "tags": trace["tags"] ?? .array([]),
+                                                   "environment": trace["environment"] ?? .null, "sessionId": trace["sessionId"] ?? .null])
+                    }
+                    matched.append(.object(object))
+                }
+            }
+            if id != nil { return nil }
+            let data = Array(matched.dropFirst((paging.page - 1) * paging.limit).prefix(paging.limit))
+            return .object(["data": .array(data), "meta": meta(page: paging.page, limit: paging.limit, total: matched.count)])
+        }
+        return .success(result)
+    }
+
     /// A trace as the list shows it: observations and scores by id.
     static func listItem(_ trace: JSONValue) -> JSONValue {
         guard case .object(var object) = trace else { return trace }

@@ -188,6 +188,20 @@ import WickTestSupport
                                                                     headers: [auth]).body)
         #expect(Set(session["traces"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []) == ["tr-0", "tr-2"])
         #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/sessions/none", headers: [auth]).status == 404)
+
+        // Observations and scores, across traces or of one.
+        func get(_ path: String) throws -> JSONValue {
+            try JSONValue.parse(try MetricsClient.request(address, method: "GET", path: path, headers: [auth]).body)
+        }
+        #expect(try get("/api/public/observations?type=GENERATION")["meta"]?["totalItems"]?.numberValue?.int64Value == 3)
+        let ofTrace = try get("/api/public/observations?traceId=tr-1")["data"]?.arrayValue ?? []
+        #expect(ofTrace.compactMap { $0["id"]?.stringValue } == ["gen-1"])
+        #expect(try get("/api/public/observations/gen-2")["model"]?.stringValue == "gpt-4o-mini")
+        #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/observations/none", headers: [auth]).status == 404)
+        let ok = try get("/api/public/v2/scores?name=ok")["data"]?.arrayValue ?? []
+        #expect(ok.count == 1 && ok.first?["trace"]?["userId"]?.stringValue == "u-0" && ok.first?["observationId"]?.stringValue == "gen-0")
+        #expect(try get("/api/public/v2/scores?dataType=CATEGORICAL")["data"]?[0]?["stringValue"]?.stringValue == "calm")
+        #expect(try get("/api/public/v2/scores/s-c")["traceId"]?.stringValue == "tr-1")
     }
 
     /// Langfuse's Python SDK v2 (langfuse==2.60.10, in the venv `make test` creates), unchanged.
