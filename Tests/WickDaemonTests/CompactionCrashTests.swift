@@ -122,5 +122,21 @@ import WickTestSupport
         let shown = try JSONValue.parse(try run(builtExecutable("wick"), ["trace", id, "--json", "--data-dir", copy]).output)
         #expect(shown["id"]?.stringValue == id)
         #expect(shown["observations"]?.arrayValue?.count == expected[id]?.observations.count)
+
+        // Exported, a compacted directory is create events that fold, anywhere, to the same traces.
+        let exported = try run(builtExecutable("wick"), ["export", "--data-dir", copy])
+        #expect(exported.termination == .exited(0), "\(exported.errors)")
+        let other = temp.file("reimported")
+        let daemon = try ServeProcess(dataDirectory: other, arguments: ["--log-level", "error"])
+        defer { daemon.kill(SIGTERM) }
+        _ = try Sender.send(Array(exported.output.utf8), options: SendOptions(target: .unixStream(path: try #require(daemon.announcement.unix)),
+                                                                              acknowledged: true))
+        let reimported = try Self.load(other, traces)
+        for (id, original) in expected {
+            let again = try #require(reimported[id], "trace \(id)")
+            #expect(again.trace == original.trace, "trace \(id)")
+            #expect(again.observations == original.observations, "trace \(id)")
+            #expect(again.scores == original.scores, "trace \(id)")
+        }
     }
 }

@@ -100,6 +100,10 @@ import WickTestSupport
             centralIDs = (try? Self.eventIDs(central)) ?? [:]
             return Set(centralIDs.keys) == Set(edgeIDs.keys)
         })
+        // The central's export is exactly once by event id, whatever the replay repeated.
+        let exported = try run(builtExecutable("wick"), ["export", "--data-dir", central])
+        let exportedIDs = exported.output.split(separator: "\n").compactMap { try? JSONValue.parse(String($0))["id"]?.stringValue }
+        #expect(exportedIDs.count == edgeIDs.count && Set(exportedIDs) == Set(edgeIDs.keys))
         let metrics = try #require(edgeDaemon.announcement.metrics)
         let page = try MetricsClient.fetch(metrics)
         let retries = MetricsClient.parse(page).first { $0.name == "wick_replay_retries_total" }?.value ?? 0

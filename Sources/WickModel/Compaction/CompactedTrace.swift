@@ -84,6 +84,28 @@ public enum CompactedTrace: Sendable {
     }
 }
 
+extension CompactedTrace {
+    /// The document's entities as Langfuse create events, one JSON text each (`wick export`, and a
+    /// replay of compacted data): ids derived from each entity's bytes, observations with their trace id.
+    public static func createEvents(_ payload: UnsafeRawBufferPointer) -> Result<[[UInt8]], LateReject> {
+        do {
+            try JSONScanner().validate(payload)
+        } catch {
+            return .failure(LateReject(.json(error), "compacted document: \(error)"))
+        }
+        let root = ValidatedJSON.root(payload)
+        guard root.kind == .object else { return .failure(LateReject(.bodyFieldType, "a compacted document is not an object")) }
+        var reader = DocumentReader(payload: payload, sequence: 0, receiveTime: 0, project: "", scope: .full)
+        reader.writesLines = true
+        do {
+            try ValidatedJSON.forEachMember(of: root, in: payload) { (key, value) throws(LateReject) in try reader.member(key, value) }
+        } catch {
+            return .failure(error)
+        }
+        return .success(reader.lines)
+    }
+}
+
 /// Reads a document's members: bookkeeping, and each entity as a create event.
 private struct DocumentReader {
     let payload: UnsafeRawBufferPointer
@@ -97,6 +119,9 @@ private struct DocumentReader {
     var duplicates = 0
     var received: (first: Int64, last: Int64)?
     var events: [IngestionEvent] = []
+    /// When set, each entity is also written out as a Langfuse create event (JSON), for export.
+    var writesLines = false
+    var lines: [[UInt8]] = []
 
     init(payload: UnsafeRawBufferPointer, sequence: UInt64, receiveTime: Int64, project: String, scope: DecodeScope) {
         self.payload = payload
@@ -163,9 +188,41 @@ private struct DocumentReader {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in object.rawBytes(in: payload) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         let hex = String(hash, radix: 16)
-        events.append(IngestionEvent(id: "wick-" + String(repeating: "0", count: 16 - hex.count) + hex, type: type,
-                                     timestamp: timestamp, body: body, sequence: sequence, receiveTime: receiveTime,
-                                     project: project))
+        let eventID = "wick-" + String(repeating: "0", count: 16 - hex.count) + hex
+        events.append(IngestionEvent(id: eventID, type: type, timestamp: timestamp, body: body, sequence: sequence,
+                                     receiveTime: receiveTime, project: project))
+        if writesLines { lines.append(line(object, id: eventID, type: type, timestamp: timestamp)) }
+    }
+
+    /// The entity as a create event: its body without Wick's `@` keys, an observation's trace id
+    /// put back.
+    func line(_ object: JSONField, id: String, type: EventType, timestamp: Timestamp) -> [UInt8] {
+        var out = Array("{\"id\":\"\(id)\",\"type\":\"\(type.wireName)\",\"timestamp\":\"".utf8)
+        timestamp.writeISO8601(to: &out)
+        out.append(contentsOf: Array("\",\"body\":{".utf8))
+        var first = true
+        if type != .traceCreate && type != .scoreCreate, let traceID {
+            out.append(contentsOf: Array("\"traceId\":".utf8))
+            JSONWriter.writeString(traceID, to: &out)
+            first = false
+        }
+        ValidatedJSON.forEachMember(of: object, in: payload) { key, value in
+            guard key.rawBytes(in: payload).first != UInt8(ascii: "@") else { return }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: key.rawBytes(in: payload))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            if value.kind == .string {
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: value.rawBytes(in: payload))
+                out.append(UInt8(ascii: "\""))
+            } else {
+                out.append(contentsOf: value.rawBytes(in: payload))
+            }
+        }
+        out.append(contentsOf: Array("}}".utf8))
+        return out
     }
 }
 
