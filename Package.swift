@@ -167,7 +167,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickPipeline", "WickStore", "WickJSON", "WickModel", "CWickLinux", "WickTestSupport"]),
+        .testTarget(name: "WickDaemonTests", dependencies: ["WickDaemon", "WickIngest", "WickPipeline", "WickReplay", "WickStore", "WickJSON", "WickModel", "CWickLinux", "WickTestSupport"]),
     ]
 )
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WickDaemon
 import WickModel
+import WickReplay
 import WickStore
 import WickTestSupport
 
@@ -65,6 +66,30 @@ import WickTestSupport
         #expect(!configuration.priceDefaults)
         #expect(throws: ConfigurationError.self) { try configuration.loadPrices() }
         #expect(try WickConfiguration().loadPrices().entries.count == PriceBook.defaults.entries.count)
+    }
+
+    @Test func scoreConfigsReplayAndAPIKeysAreCheckedWhenRead() async throws {
+        let temp = TemporaryDirectory()
+        try #"[{"id":"c1","name":"accuracy","dataType":"NUMERIC","maxValue":1}]"#.write(toFile: temp.file("scores.json"),
+                                                                                       atomically: true, encoding: .utf8)
+        try #"[{"id":"c1","name":"tone","dataType":"CATEGORICAL"}]"#.write(toFile: temp.file("bad.json"), atomically: true, encoding: .utf8)
+        var configuration = try await WickConfiguration.load(file: nil, flags: ["scores.configs-file": temp.file("scores.json")],
+                                                             environment: [:])
+        #expect(try configuration.loadScoreConfigs().byID["c1"]?.maxValue == 1)
+        configuration.scoreConfigsFile = temp.file("bad.json")
+        #expect(throws: ConfigurationError.self) { try configuration.loadScoreConfigs() }
+        configuration.scoreConfigsFile = temp.file("missing.json")
+        #expect(throws: ConfigurationError.self) { try configuration.loadScoreConfigs() }
+        #expect(try WickConfiguration().loadScoreConfigs().isEmpty)
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await WickConfiguration.load(file: nil, flags: ["replay.url": "https://central:3000"], environment: [:])
+        }
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await WickConfiguration.load(file: nil, flags: ["http.api-keys": "shop:pk-lf-1:not-a-hash"], environment: [:])
+        }
+        let sink = try await WickConfiguration.load(file: nil, flags: ["replay.url": "http://central:3000/lf", "replay.concurrency": "2"],
+                                                    environment: [:]).replaySink
+        #expect(sink?.target?.address == "central:3000" && sink?.target?.prefix == "/lf" && sink?.concurrency == 2)
     }
 
     @Test func stateDirectoryIsTheDefaultDataDirectoryUnderSystemd() async throws {
