@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "wick",
             dependencies: [
-                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "WickModel", "WickPipeline", "WickHTTP", "CWickLinux",
+                "WickDaemon", "WickStore", "WickJSON", "WickIngest", "WickModel", "WickPipeline", "WickHTTP", "WickReplay", "CWickLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -75,10 +75,25 @@ public final class Replayer: Service, Sendable {
     }
 
     public func run() async throws {
+        let workers = start()
+        try? await gracefulShutdown()
+        stop(workers)
+    }
+
+    /// Replays until the cursor reaches `end` (a durable position), then returns: `wick replay` of
+    /// a copied data directory.
+    public func runUntil(_ end: UInt64) async throws {
+        let workers = start()
+        while !workers.isEmpty && statistics.position.load(ordering: .relaxed) < end {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        stop(workers)
+    }
+
+    private func start() -> [WorkerThread] {
         guard let target = sink.target else {
             logger.error("replay.bad-url", metadata: ["url": "\(sink.url)", "hint": "http://HOST:PORT; https is not supported yet"])
-            try? await gracefulShutdown()
-            return
+            return []
         }
         let start: UInt64
         do {
@@ -91,15 +106,16 @@ public final class Replayer: Service, Sendable {
             }
         } catch {
             logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
-            try? await gracefulShutdown()
-            return
+            return []
         }
         statistics.position.store(start, ordering: .relaxed)
         let shared = Shared(reader: store.events.reader(), start: start)
-        let workers = (0..<max(1, sink.concurrency)).map { _ in
+        return (0..<max(1, sink.concurrency)).map { _ in
             WorkerThread(name: "wick-replay") { [self] in work(shared, target: target) }
         }
-        try? await gracefulShutdown()
+    }
+
+    private func stop(_ workers: [WorkerThread]) {
         stopping.store(true, ordering: .relaxed)
         for worker in workers { worker.join() }
     }

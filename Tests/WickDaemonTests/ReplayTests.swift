@@ -124,4 +124,30 @@ import WickTestSupport
             #expect(other?["project"]?.stringValue == "fleet")
         }
     }
+
+    /// `wick replay --from DIR --to URL`: a data directory copied from another host, shipped whole,
+    /// and a second run finds nothing left to send.
+    @Test func aCopiedDirectoryIsShippedAndTheRunResumes() throws {
+        let temp = TemporaryDirectory("wrf")
+        let copied = temp.file("copied")
+        let source = try ServeProcess(dataDirectory: copied, arguments: ["--log-level", "error"])
+        let input = try corpus(traces: 20, seed: 4)
+        _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: try #require(source.announcement.unix)), acknowledged: true))
+        source.kill(SIGTERM)
+        let central = try ServeProcess(dataDirectory: temp.file("central"), arguments: ["--log-level", "error"])
+        defer { central.kill(SIGTERM) }
+        let keys = try JSONValue.parse(try run(builtExecutable("wick"), ["keys", "create", "--project", "fleet", "--json",
+                                                                         "--data-dir", temp.file("central")]).output)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LANGFUSE_PUBLIC_KEY"] = keys["publicKey"]?.stringValue
+        environment["LANGFUSE_SECRET_KEY"] = keys["secretKey"]?.stringValue
+        let arguments = ["replay", "--from", copied, "--to", "http://" + (try #require(central.announcement.http)), "--json"]
+        let first = try run(builtExecutable("wick"), arguments, environment: environment)
+        #expect(first.termination == .exited(0), "\(first.errors)")
+        let lines = input.split(separator: 0x0A, omittingEmptySubsequences: true).count
+        #expect(try JSONValue.parse(first.output)["events"]?.numberValue?.int64Value == Int64(lines))
+        #expect(try Self.eventIDs(temp.file("central")).count == lines)
+        let second = try run(builtExecutable("wick"), arguments, environment: environment)
+        #expect(try JSONValue.parse(second.output)["events"]?.numberValue?.int64Value == 0)
+    }
 }
