@@ -63,19 +63,8 @@ public enum CompactedTrace: Sendable {
     /// bookkeeping. A document that does not decode is reported like an event that does not.
     public static func decode(_ payload: UnsafeRawBufferPointer, sequence: UInt64, receiveTime: Int64, project: String,
                               scope: DecodeScope = .full) -> Result<([IngestionEvent], Bookkeeping), LateReject> {
-        do {
-            try JSONScanner().validate(payload)
-        } catch {
-            return .failure(LateReject(.json(error), "compacted document: \(error)"))
-        }
-        let root = ValidatedJSON.root(payload)
-        guard root.kind == .object else { return .failure(LateReject(.bodyFieldType, "a compacted document is not an object")) }
         var reader = DocumentReader(payload: payload, sequence: sequence, receiveTime: receiveTime, project: project, scope: scope)
-        do {
-            try ValidatedJSON.forEachMember(of: root, in: payload) { (key, value) throws(LateReject) in try reader.member(key, value) }
-        } catch {
-            return .failure(error)
-        }
+        if let failure = reader.readAll() { return .failure(failure) }
         guard reader.version == Int64(version), let traceID = reader.traceID, let received = reader.received else {
             return .failure(LateReject(.bodyFieldType, "a compacted document of another version, or without its bookkeeping"))
         }
@@ -88,20 +77,9 @@ extension CompactedTrace {
     /// The document's entities as Langfuse create events, one JSON text each (`wick export`, and a
     /// replay of compacted data): ids derived from each entity's bytes, observations with their trace id.
     public static func createEvents(_ payload: UnsafeRawBufferPointer) -> Result<[[UInt8]], LateReject> {
-        do {
-            try JSONScanner().validate(payload)
-        } catch {
-            return .failure(LateReject(.json(error), "compacted document: \(error)"))
-        }
-        let root = ValidatedJSON.root(payload)
-        guard root.kind == .object else { return .failure(LateReject(.bodyFieldType, "a compacted document is not an object")) }
         var reader = DocumentReader(payload: payload, sequence: 0, receiveTime: 0, project: "", scope: .full)
         reader.writesLines = true
-        do {
-            try ValidatedJSON.forEachMember(of: root, in: payload) { (key, value) throws(LateReject) in try reader.member(key, value) }
-        } catch {
-            return .failure(error)
-        }
+        if let failure = reader.readAll() { return .failure(failure) }
         return .success(reader.lines)
     }
 }
@@ -129,6 +107,23 @@ private struct DocumentReader {
         self.receiveTime = receiveTime
         self.project = project
         self.scope = scope
+    }
+
+    /// Validates the document and reads every member; why it does not decode, or nil.
+    mutating func readAll() -> LateReject? {
+        do {
+            try JSONScanner().validate(payload)
+        } catch {
+            return LateReject(.json(error), "compacted document: \(error)")
+        }
+        let root = ValidatedJSON.root(payload)
+        guard root.kind == .object else { return LateReject(.bodyFieldType, "a compacted document is not an object") }
+        do {
+            try ValidatedJSON.forEachMember(of: root, in: payload) { (key, value) throws(LateReject) in try member(key, value) }
+        } catch {
+            return error
+        }
+        return nil
     }
 
     func integer(_ field: JSONField) -> Int64? {

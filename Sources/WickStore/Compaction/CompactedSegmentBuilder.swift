@@ -71,10 +71,7 @@ public final class CompactedSegmentBuilder {
     }
 
     private func noteKeys(_ record: BatchRecord) {
-        var reader = ByteReader(record.keys)
-        for _ in 0..<record.keyCount {
-            let space = KeySpace(rawValue: reader.readByte()!)
-            let key = reader.readSlice(reader.readLength()!)!
+        record.forEachKey { space, key in
             if !work.lastEntryMatches(space: space, key: key, since: frame.indexStart) {
                 work.add(space: space, key: key, location: FrameLocation(segment: 0, offset: 0))
             }

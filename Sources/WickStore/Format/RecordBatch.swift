@@ -136,6 +136,15 @@ struct BatchRecord {
     var payload: UnsafeRawBufferPointer
     /// Bytes the record took in the batch.
     var encodedLength: Int
+
+    /// Each key (RecordBatch wrote them; they decode).
+    func forEachKey(_ body: (KeySpace, UnsafeRawBufferPointer) -> Void) {
+        var reader = ByteReader(keys)
+        for _ in 0..<keyCount {
+            let space = KeySpace(rawValue: reader.readByte()!)
+            body(space, reader.readSlice(reader.readLength()!)!)
+        }
+    }
 }
 
 /// Walks the records of a `RecordBatch` (whose layout the batch wrote, so a failure is a bug).

@@ -113,11 +113,7 @@ final class WriterContext: @unchecked Sendable {
     /// Puts a record's keys into the commit's index work and the segment's key summary.
     private func noteKeys(_ record: BatchRecord) {
         guard record.keyCount > 0 else { return }
-        var reader = ByteReader(record.keys)
-        for _ in 0..<record.keyCount {
-            // RecordBatch wrote these keys; they decode.
-            let space = KeySpace(rawValue: reader.readByte()!)
-            let key = reader.readSlice(reader.readLength()!)!
+        record.forEachKey { space, key in
             if !index.lastEntryMatches(space: space, key: key, since: frame.indexStart) {
                 index.add(space: space, key: key, location: FrameLocation(segment: 0, offset: 0))
             }
