@@ -161,6 +161,10 @@ public final class Compactor: Sendable {
         var project: String
         var traceID: String
         var records: [StoredRecord] = []
+
+        func matches(project other: UnsafeRawBufferPointer, traceKey: UnsafeRawBufferPointer) -> Bool {
+            project.utf8.elementsEqual(other) && traceID.utf8.elementsEqual(traceKey)
+        }
     }
 
     private func compact(_ input: DataStore.CompactionInput, step: (CompactionStep) -> Void) throws -> Report {
@@ -170,7 +174,9 @@ public final class Compactor: Sendable {
         report.segments = input.segments.count
         report.rawFileBytes = input.fileBytes
         var groups: [Group] = []
-        var groupIndex: [[UInt8]: Int] = [:]
+        var groupIndex: [UInt64: Int] = [:]
+        // Groups whose hash another group took first (a 64-bit collision: practically never).
+        var collided: [Int] = []
         var carried = RecordBatch()
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
         try store.readRecords(of: &input) { sequence, record in
@@ -185,16 +191,20 @@ public final class Compactor: Sendable {
                 report.carried += 1
                 return
             }
-            var key = Array(record.project)
-            key.append(0)
-            key.append(contentsOf: traceKey)
+            // Found by a hash of (project, trace id) without building a key; the bytes confirm it.
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in record.project { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            hash = (hash ^ 0xFF) &* 0x100_0000_01B3
+            for byte in traceKey { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
             let position: Int
-            if let found = groupIndex[key] {
+            if let found = groupIndex[hash], groups[found].matches(project: record.project, traceKey: traceKey) {
+                position = found
+            } else if let found = collided.first(where: { groups[$0].matches(project: record.project, traceKey: traceKey) }) {
                 position = found
             } else {
                 position = groups.count
-                groupIndex[key] = position
                 groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self)))
+                if groupIndex[hash] == nil { groupIndex[hash] = position } else { collided.append(position) }
             }
             // Only the payload is needed to fold; the keys are the group's (put back for a record carried over).
             groups[position].records.append(StoredRecord(sequence: sequence, kind: .rawEvent, receiveTime: record.receiveTime,
@@ -209,8 +219,8 @@ public final class Compactor: Sendable {
             let key = TraceDocuments.traceIndexKey(group.traceID)
             let earlier = try store.compactedRecords(for: key).filter { $0.project == group.project }
             if !earlier.isEmpty { report.merged += 1 }
-            let loaded = TraceLoader.assemble(group.traceID, project: group.project, records: earlier + group.records,
-                                              prices: prices, scoreConfigs: scoreConfigs)
+            let loaded = TraceLoader.fold(group.traceID, records: earlier + group.records, prices: prices,
+                                          scoreConfigs: scoreConfigs)
             // Events that do not decode stay as they came (they were dead-lettered when they settled).
             let rejected = Set(loaded.lateRejects.map(\.sequence))
             for record in group.records where rejected.contains(record.sequence) {

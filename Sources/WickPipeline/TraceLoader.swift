@@ -36,6 +36,17 @@ public enum TraceLoader: Sendable {
     /// compacted document that replaced earlier ones.
     public static func assemble(_ traceID: String, project: String, records: [StoredRecord], scope: DecodeScope = .full,
                                 prices: PriceBook, scoreConfigs: ScoreConfigs = .none) -> LoadedTrace {
+        let (folded, rejects, times) = fold(traceID, records: records, scope: scope, prices: prices, scoreConfigs: scoreConfigs)
+        let tree = TraceTree(folded.observations)
+        return LoadedTrace(folded: folded, tree: tree,
+                           summary: TraceSummary(folded, project: project, lastReceived: times.updated, tree: tree),
+                           project: project, lateRejects: rejects, times: times)
+    }
+
+    /// The fold alone, without the tree and summary a reader wants (compaction writes the fold).
+    public static func fold(_ traceID: String, records: [StoredRecord], scope: DecodeScope = .full, prices: PriceBook,
+                            scoreConfigs: ScoreConfigs = .none)
+        -> (folded: FoldedTrace, lateRejects: [(sequence: UInt64, reject: LateReject)], times: LangfuseJSON.Times) {
         var events: [IngestionEvent] = []
         events.reserveCapacity(records.count)
         var rejects: [(UInt64, LateReject)] = []
@@ -83,10 +94,6 @@ public enum TraceLoader: Sendable {
             folded.events += compactedEvents - synthetic
             folded.duplicateEvents += compactedDuplicates
         }
-        let tree = TraceTree(folded.observations)
-        return LoadedTrace(folded: folded, tree: tree,
-                           summary: TraceSummary(folded, project: project, lastReceived: lastReceived, tree: tree),
-                           project: project, lateRejects: rejects,
-                           times: LangfuseJSON.Times(created: firstReceived == .max ? 0 : firstReceived, updated: lastReceived))
+        return (folded, rejects, LangfuseJSON.Times(created: firstReceived == .max ? 0 : firstReceived, updated: lastReceived))
     }
 }
