@@ -108,6 +108,11 @@ import WickTestSupport
         let page = try MetricsClient.fetch(metrics)
         let retries = MetricsClient.parse(page).first { $0.name == "wick_replay_retries_total" }?.value ?? 0
         #expect(retries > 0, "the central was down: some batches must have been tried again")
+        var stats = ""
+        #expect(waitUntil(.seconds(20)) {
+            stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
+            return stats.contains("replay {sink=central}: \(lines.count) events accepted, lag 0 records")
+        }, "\(stats)")
         // Resent batches may repeat events in the central's log; folds count each event id once.
         let edgeSummaries = try Self.summaries(edge)
         var centralSummaries: [String: JSONValue] = [:]

@@ -72,6 +72,7 @@ extension StatsReport {
             if let unix = daemon.unix { out += ", unix \(unix)" }
             if let udp = daemon.udp { out += ", udp \(udp)" }
             if let metrics = daemon.metrics { out += ", metrics \(metrics)" }
+            if let http = daemon.http { out += ", http \(http)" }
             out += "\n"
         } else {
             out += "no daemon running on \(inspection.directory)\n"
@@ -90,6 +91,16 @@ extension StatsReport {
             out += "store: \(value("wick_store_committed_records_total{log=events}")) records durable, "
             out += "index lag \(value("wick_index_lag_records")) records, "
             out += "\(value("wick_store_pending_bytes{log=events}")) bytes pending\n"
+            if value("wick_compaction_segments_total") > 0 || value("wick_compaction_backlog_segments") > 0 {
+                out += "compaction: \(value("wick_compaction_documents_total")) trace documents from "
+                out += "\(value("wick_compaction_raw_payload_bytes_total")) NDJSON bytes, "
+                out += "\(value("wick_compaction_backlog_segments")) segments waiting\n"
+            }
+            for (labels, events) in sum("wick_replay_events_total") {
+                out += "replay \(labels): \(events) events accepted, lag \(value("wick_replay_lag_records" + labels)) records, "
+                out += "\(value("wick_replay_retries_total" + labels)) retries, \(value("wick_replay_dead_letters_total" + labels)) refused, "
+                out += "\(value("wick_replay_wire_bytes_total" + labels)) bytes sent\n"
+            }
         }
         let totals = inspection.totals
         out += "on disk: \(totals.records) events in \(totals.segments) segments, \(bytes(totals.fileBytes))\n"
