@@ -4,7 +4,7 @@ public import Hummingbird
 public import Logging
 public import NIOCore
 public import WickIngest
-public import WickJSON
+import WickJSON
 public import WickStore
 
 /// The Langfuse-compatible public API (reference §1, §7): what Langfuse's SDKs call with
@@ -39,7 +39,7 @@ public enum LangfuseAPI: Sendable {
             json(.ok, .object(["status": "OK", "version": .string(version)]))
         }
         router.get("/api/public/projects") { request, _ -> Response in
-            api.respond {
+            await api.respond {
                 let project = try api.project(request)
                 return json(.ok, .object(["data": .array([.object(["id": .string(project), "name": .string(project),
                                                                     "metadata": .object([:])])])]))
@@ -163,16 +163,6 @@ public enum LangfuseAPI: Sendable {
                 return failure.response
             } catch {
                 logger.error("http.failed", metadata: ["error": "\(error)"])
-                return json(.internalServerError, .object(["message": .string("\(error)")]))
-            }
-        }
-
-        func respond(_ handler: () throws -> Response) -> Response {
-            do {
-                return try handler()
-            } catch let failure as ResponseFailure {
-                return failure.response
-            } catch {
                 return json(.internalServerError, .object(["message": .string("\(error)")]))
             }
         }

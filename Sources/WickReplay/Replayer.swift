@@ -59,7 +59,6 @@ public final class Replayer: Service, Sendable {
         public let deadLetters = Atomic<Int>(0)
         /// Where the cursor is (the next sequence number to send).
         public let position = Atomic<UInt64>(0)
-        public let lastError = Mutex<String?>(nil)
     }
 
     public let sink: Sink
@@ -203,7 +202,6 @@ public final class Replayer: Service, Sendable {
                 case .retry(let why):
                     failures += 1
                     statistics.retries.add(1, ordering: .relaxed)
-                    statistics.lastError.withLock { $0 = why }
                     let ceiling = min(sink.backoffMaxMilliseconds, sink.backoffInitialMilliseconds << min(failures - 1, 20))
                     let delay = Int64(Double(ceiling) * Double.random(in: 0.5...1.0))
                     if failures == 1 || failures % 10 == 0 {

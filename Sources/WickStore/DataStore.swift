@@ -323,17 +323,11 @@ public final class DataStore: Sendable {
             if let footer = reader.footer { frames = footer.frames } else { frames = try reader.scan().frames }
             for frame in frames {
                 _ = try? reader.readFrame(at: frame.offset) { _, record in
-                    record.forEachKey { space, key in
-                        var stored = [space.rawValue]
-                        stored.append(contentsOf: IndexKeyEncoding.storedKey(key))
-                        keys.insert(stored)
-                    }
+                    record.forEachKey { space, key in keys.insert(IndexKeyEncoding.lmdbKey(space, key)) }
                 }
             }
         }
-        let sortedKeys = keys.sorted { a, b in
-            a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x, y) < 0 } }
-        }
+        let sortedKeys = keys.sorted(by: IndexKeyEncoding.lmdbOrder)
         try index.environment.withWrite { (txn) throws(StorageError) in
             _ = try index.removeEntries(segment: info.id, keys: sortedKeys, txn: txn)
             try index.removeSegment(info.id, txn: txn)

@@ -1,9 +1,4 @@
 import WickReplay
-import CWickLinux
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Talks to the running daemon's HTTP servers on loopback (its metrics page for `wick stats`,
 /// `POST /wick/compact` for `wick compact`) without an HTTP client library.

@@ -9,17 +9,16 @@ public enum CompactedSegments: Sendable {
     /// The compacted segments on disk, oldest first. Reads each header (for the range it covers).
     static func list(in directory: DataDirectory) throws(StorageError) -> [CompactedSegment] {
         guard FileSystem.isDirectory(directory.compactedDirectory) else { return [] }
-        var result: [CompactedSegment] = []
-        for id in try SegmentNaming.segmentIDs(in: directory.compactedDirectory) where contains(id) {
-            let path = directory.compactedDirectory + "/" + SegmentNaming.fileName(id)
-            guard let reader = try? SegmentReader(path: path, segmentID: id), let header = reader.header,
-                  header.kind == .compacted
-            else { continue }
-            result.append(CompactedSegment(
-                info: SegmentInfo(id: id, path: path, firstSequence: header.firstSequence, sealed: true),
-                covered: header.firstSequence..<max(header.firstSequence, header.coveredEnd)))
-        }
-        return result
+        return try SegmentNaming.segmentIDs(in: directory.compactedDirectory).filter(contains).compactMap { segment($0, in: directory) }
+    }
+
+    /// One compacted segment, from its header; nil when it cannot be read as one.
+    static func segment(_ id: UInt64, in directory: DataDirectory) -> CompactedSegment? {
+        let path = directory.compactedDirectory + "/" + SegmentNaming.fileName(id)
+        guard let reader = try? SegmentReader(path: path, segmentID: id), let header = reader.header, header.kind == .compacted
+        else { return nil }
+        return CompactedSegment(info: SegmentInfo(id: id, path: path, firstSequence: header.firstSequence, sealed: true),
+                                covered: header.firstSequence..<max(header.firstSequence, header.coveredEnd))
     }
 
     /// Just the file names: enough for lookups, which open a segment only when a location points into it.

@@ -78,11 +78,7 @@ extension DataStore {
             for frame in part.frames {
                 do {
                     _ = try reader.readFrame(at: frame.offset) { sequence, record in
-                        record.forEachKey { space, key in
-                            var stored = [space.rawValue]
-                            stored.append(contentsOf: IndexKeyEncoding.storedKey(key))
-                            keys.insert(stored)
-                        }
+                        record.forEachKey { space, key in keys.insert(IndexKeyEncoding.lmdbKey(space, key)) }
                         try body(sequence, record)
                     }
                 } catch let error as StorageError where error.code == .checksumMismatch || error.code == .corruptSegment {
@@ -132,7 +128,7 @@ extension DataStore {
         for part in input.parts {
             guard let first = part.frames.first, let last = part.frames.last else { continue }
             rawKeys.append(RawFrames(locations: FrameLocation(segment: part.segment.id, offset: first.offset)...FrameLocation(
-                segment: part.segment.id, offset: last.offset), keys: (input.rawKeys[part.segment.id] ?? []).sorted(by: Self.lmdbOrder)))
+                segment: part.segment.id, offset: last.offset), keys: (input.rawKeys[part.segment.id] ?? []).sorted(by: IndexKeyEncoding.lmdbOrder)))
         }
         let superseded = try Self.repoint(index: index, segment: segment, catalog: builder.catalogEntry(), work: builder.work,
                                           raw: rawKeys)
@@ -181,10 +177,6 @@ extension DataStore {
         }
     }
 
-    static func lmdbOrder(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x, y) < 0 } }
-    }
-
     // MARK: - Start-up and release
 
     /// Brings the index up to date with `compacted/`: unpublished files deleted, published ones the
@@ -194,14 +186,18 @@ extension DataStore {
                                    logger: Logger) throws(StorageError) -> Int {
         let staged = try CompactedSegments.removeUnpublished(in: directory)
         if staged > 0 { logger.warning("compaction.unpublished-removed", metadata: ["files": "\(staged)"]) }
-        let onDisk = try CompactedSegments.list(in: directory)
+        // Names only: a segment file is opened only when the index does not know it yet.
+        let present = Set(CompactedSegments.infos(in: directory).map(\.id))
         let known = Set(try index.segments().map(\.segmentID).filter(CompactedSegments.contains))
-        let present = Set(onDisk.map(\.info.id))
-        try index.environment.withWrite { (txn) throws(StorageError) in
-            for id in known where !present.contains(id) { try index.removeSegment(id, txn: txn) }
+        let vanished = known.subtracting(present)
+        if !vanished.isEmpty {
+            try index.environment.withWrite { (txn) throws(StorageError) in
+                for id in vanished { try index.removeSegment(id, txn: txn) }
+            }
         }
         var rolled = 0
-        for segment in onDisk where !known.contains(segment.info.id) {
+        for id in present.subtracting(known).sorted() {
+            guard let segment = CompactedSegments.segment(id, in: directory) else { continue }
             let reader = try SegmentReader(path: segment.info.path, segmentID: segment.info.id)
             var work = IndexWork()
             var catalog = CatalogEntry(segmentID: segment.info.id, kind: .compacted, sealed: true,
@@ -245,16 +241,12 @@ extension DataStore {
         var keys = Set<[UInt8]>()
         for frame in inside {
             _ = try? reader.readFrame(at: frame.offset) { _, record in
-                record.forEachKey { space, key in
-                    var stored = [space.rawValue]
-                    stored.append(contentsOf: IndexKeyEncoding.storedKey(key))
-                    keys.insert(stored)
-                }
+                record.forEachKey { space, key in keys.insert(IndexKeyEncoding.lmdbKey(space, key)) }
             }
         }
         return RawFrames(locations: FrameLocation(segment: segment.id, offset: first.offset)...FrameLocation(segment: segment.id,
                                                                                                            offset: last.offset),
-                         keys: keys.sorted(by: lmdbOrder))
+                         keys: keys.sorted(by: IndexKeyEncoding.lmdbOrder))
     }
 
     /// `releaseCompacted` now, on the caller's thread (`wick compact` without a daemon).

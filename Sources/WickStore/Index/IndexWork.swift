@@ -114,9 +114,18 @@ enum IndexKeyEncoding {
     }
 
     static func lmdbKey(_ key: IndexKey) -> [UInt8] {
-        var bytes = [key.space.rawValue]
-        key.bytes.withUnsafeBytes { bytes.append(contentsOf: storedKey($0)) }
+        key.bytes.withUnsafeBytes { lmdbKey(key.space, $0) }
+    }
+
+    static func lmdbKey(_ space: KeySpace, _ key: UnsafeRawBufferPointer) -> [UInt8] {
+        var bytes = [space.rawValue]
+        bytes.append(contentsOf: storedKey(key))
         return bytes
+    }
+
+    /// LMDB's key order (memcmp), for the sorted key lists entry removal takes.
+    static func lmdbOrder(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x, y) < 0 } }
     }
 
     /// Big-endian so LMDB's duplicate order is (segment, offset).
