@@ -19,12 +19,17 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Python clients the integration tests run (Langfuse's SDK v2), in a venv of their own, pinned.
+# Python clients the integration tests run, each in a venv of its own, pinned: Langfuse's SDK v2
+# (batch ingestion), and Langfuse's SDK v5 with OpenTelemetry's SDK and OTLP/HTTP exporter.
 VENV_LANGFUSE2 := .venv/langfuse2
+VENV_LANGFUSE5 := .venv/langfuse5
 venvs: deps
 	@$(VENV_LANGFUSE2)/bin/python -c "import langfuse" 2>/dev/null || { \
 		rm -rf $(VENV_LANGFUSE2) && python3 -m venv $(VENV_LANGFUSE2) && \
 		$(VENV_LANGFUSE2)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-langfuse2.txt; }
+	@$(VENV_LANGFUSE5)/bin/python -c "import langfuse, opentelemetry.exporter.otlp.proto.http" 2>/dev/null || { \
+		rm -rf $(VENV_LANGFUSE5) && python3 -m venv $(VENV_LANGFUSE5) && \
+		$(VENV_LANGFUSE5)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-langfuse5.txt; }
 
 build: deps
 	swift build

@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Thin shims over Debian's libzstd-dev and liblmdb-dev, and a few Linux calls Glibc's overlay lacks.
@@ -53,6 +54,18 @@ let package = Package(
         // Langfuse's event model: event types, envelope validation, reject reasons. No I/O.
         .target(name: "WickModel", dependencies: ["WickJSON"]),
 
+        // Swift generated from OTLP's protobuf schema by scripts/gen-otlp-proto (committed; never edited).
+        .target(
+            name: "WickOTLPProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+
+        // OTLP trace exports (protobuf and JSON) to Langfuse events and back (reference §2). No I/O.
+        .target(
+            name: "WickOTLP",
+            dependencies: ["WickJSON", "WickModel", "WickOTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+
         // Unix stream, UDP and Unix datagram listeners: line framing, validation, batching into the store.
         .target(
             name: "WickIngest",
@@ -89,7 +102,7 @@ let package = Package(
         .target(
             name: "WickHTTP",
             dependencies: [
-                "WickIngest", "WickStore", "WickJSON", "WickModel", "WickPipeline", "CWickLinux",
+                "WickIngest", "WickStore", "WickJSON", "WickModel", "WickPipeline", "WickOTLP", "CWickLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,6 +166,7 @@ let package = Package(
         .testTarget(name: "WickStoreTests", dependencies: ["WickStore", "CWickLinux", "WickTestSupport"]),
         .testTarget(name: "WickJSONTests", dependencies: ["WickJSON", "WickTestSupport"]),
         .testTarget(name: "WickModelTests", dependencies: ["WickModel", "WickJSON", "WickTestSupport"]),
+        .testTarget(name: "WickOTLPTests", dependencies: ["WickOTLP", "WickOTLPProto", "WickModel", "WickJSON", "WickTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(
             name: "WickPipelineTests",
             dependencies: ["WickPipeline", "WickModel", "WickStore", "WickIngest", "WickJSON", "WickTestSupport",
@@ -172,7 +186,7 @@ let package = Package(
 )
 
 // The settings of swift-log, the strictest of the server packages: applied to every Swift target.
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "WickOTLPProto" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -62,13 +62,20 @@ public enum LangfuseAPI: Sendable {
                 case .failure(let invalid): throw ResponseFailure(json(.badRequest, .object(["message": .string(invalid.message)])))
                 }
                 let ingestion = try api.check(scores.batch, project: project)
-                // All or nothing: a score that fails its checks fails the request.
+                if scores.many {
+                    try await api.persist(ingestion)
+                    guard ingestion.results.contains(where: { $0.status >= 300 }) else {
+                        return json(.accepted, .object(["message": "Accepted"]))
+                    }
+                    return json(HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), scores.batchResponse(ingestion.results))
+                }
+                // One score is all or nothing: failing its checks fails the request.
                 if let failed = ingestion.results.first(where: { $0.status >= 300 }) {
                     throw ResponseFailure(json(.badRequest, .object(["message": .string(failed.message ?? "invalid score"),
                                                                      "error": .string(failed.reason ?? "")])))
                 }
                 try await api.persist(ingestion)
-                return json(.ok, scores.response)
+                return json(.ok, .object(["id": .string(scores.ids[0])]))
             }
         }
         router.get("/api/public/traces/:traceId") { request, context -> Response in
@@ -142,6 +149,7 @@ public enum LangfuseAPI: Sendable {
                 }
             }
         }
+        OTLPEndpoint.addRoutes(to: router, api: api, store: store)
         return HTTPServer.makeApplication(router: router, host: configuration.host, port: configuration.port, group: group,
                                           logger: logger, onBound: onBound)
     }
@@ -181,12 +189,12 @@ public enum LangfuseAPI: Sendable {
         }
 
         /// A batch checked event by event; what it rejects goes to the dead-letter log now.
-        func check(_ body: [UInt8], project: String) throws(ResponseFailure) -> IngestionRequest {
+        func check(_ body: [UInt8], project: String, source: IngestSource = .http) throws(ResponseFailure) -> IngestionRequest {
             let ingestion: IngestionRequest
             do {
                 ingestion = try body.withUnsafeBytes { (raw) throws(IngestionRequest.Invalid) -> IngestionRequest in
                     try IngestionRequest(body: raw, project: project, receiveTime: store.events.configuration.clock.microseconds(),
-                                         processor: processor, counters: counters)
+                                         processor: processor, counters: counters, source: source)
                 }
             } catch let invalid as IngestionRequest.Invalid {
                 throw ResponseFailure(json(.badRequest, .object(["message": .string(invalid.message)])))

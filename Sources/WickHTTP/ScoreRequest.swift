@@ -1,12 +1,18 @@
+import WickIngest
 import WickJSON
 
 /// `POST /api/public/scores` (reference §4): one score object, or an array of them (the current
 /// Python SDK sends arrays). Each becomes a `score-create` event (an id made when it has none)
-/// and goes through ingestion's checks; the answer is `{"id":…}`, or an array of them.
+/// and goes through ingestion's checks. One object is all or nothing (`{"id":…}`, or a 400); an
+/// array is taken score by score and answered as the current SDK reads it: 202 `{"message":"Accepted"}`
+/// when every score was, else 207 with `{"accepted","rejected","errors":[{"id","message"}]}`.
 struct ScoreRequest {
     /// `{"batch":[…]}` of the score events.
     var batch: [UInt8]
-    var response: JSONValue
+    /// The score ids, in order.
+    var ids: [String]
+    /// The body was an array.
+    var many: Bool
 
     struct Invalid: Error {
         var message: String
@@ -24,16 +30,26 @@ struct ScoreRequest {
         guard !items.isEmpty else { return .failure(Invalid(message: "no score in the body")) }
         let time = Timestamp(microsecondsSinceEpoch: now)?.iso8601 ?? ""
         var events: [JSONValue] = []
-        var ids: [JSONValue] = []
+        var ids: [String] = []
         for item in items {
             guard case .object(var score) = item else { return .failure(Invalid(message: "a score is a JSON object")) }
             let id = score["id"]?.stringValue ?? APIKeys.randomUUID()
             score["id"] = .string(id)
             events.append(.object(["id": .string(APIKeys.randomUUID()), "type": "score-create", "timestamp": .string(time),
                                    "body": .object(score)]))
-            ids.append(.object(["id": .string(id)]))
+            ids.append(id)
         }
-        return .success(ScoreRequest(batch: JSONValue.object(["batch": .array(events)]).serialized(),
-                                     response: many ? .array(ids) : ids[0]))
+        return .success(ScoreRequest(batch: JSONValue.object(["batch": .array(events)]).serialized(), ids: ids, many: many))
+    }
+
+    /// The 207 body for an array, from the per-event results of its batch (in the same order).
+    func batchResponse(_ results: [IngestionRequest.Result]) -> JSONValue {
+        var errors: [JSONValue] = []
+        for (id, result) in zip(ids, results) where result.status >= 300 {
+            errors.append(.object(["id": .string(id), "message": .string(result.message ?? result.reason ?? "invalid score"),
+                                   "error": .string(result.reason ?? "")]))
+        }
+        return .object(["accepted": .number(JSONNumber(ids.count - errors.count)), "rejected": .number(JSONNumber(errors.count)),
+                        "errors": .array(errors)])
     }
 }

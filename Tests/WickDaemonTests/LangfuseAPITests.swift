@@ -140,8 +140,13 @@ import WickTestSupport
         let many = try MetricsClient.request(address, method: "POST", path: "/api/public/scores",
                                              headers: [("Authorization", "Bearer \(publicKey)")],
                                              body: Array(#"[{"id":"s-b","traceId":"tr-0","observationId":"gen-0","name":"ok","value":1,"dataType":"BOOLEAN"},{"id":"s-c","traceId":"tr-1","name":"tone","value":"calm"}]"#.utf8))
-        #expect(many.status == 200)
-        #expect(try JSONValue.parse(many.body) == .array([.object(["id": "s-b"]), .object(["id": "s-c"])]))
+        #expect(many.status == 202)
+        #expect(try JSONValue.parse(many.body) == .object(["message": "Accepted"]))
+        let mixed = try MetricsClient.request(address, method: "POST", path: "/api/public/scores", headers: [auth],
+                                              body: Array(#"[{"id":"s-d","traceId":"tr-1","name":"n","value":2},{"id":"s-e","traceId":"tr-1","value":3}]"#.utf8))
+        #expect(mixed.status == 207)
+        let mixedBody = try JSONValue.parse(mixed.body)
+        #expect(mixedBody["accepted"] == 1 && mixedBody["rejected"] == 1 && mixedBody["errors"]?[0]?["id"]?.stringValue == "s-e")
         let bad = try MetricsClient.request(address, method: "POST", path: "/api/public/scores", headers: [auth],
                                             body: Array(#"{"traceId":"tr-0","value":1}"#.utf8))
         #expect(bad.status == 400)

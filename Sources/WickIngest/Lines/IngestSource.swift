@@ -4,5 +4,6 @@ public enum IngestSource: String, Sendable, Hashable, CaseIterable {
     case udp
     case unixDatagram = "unix_datagram"
     case http
+    case otlp
     case late
 }

@@ -25,7 +25,7 @@ public struct IngestionRequest: Sendable {
     }
 
     public init(body: UnsafeRawBufferPointer, project: String, receiveTime: Int64, processor: LineProcessor,
-                counters: IngestCounters) throws(Invalid) {
+                counters: IngestCounters, source: IngestSource = .http) throws(Invalid) {
         let scanned: ScannedLine
         do {
             scanned = try processor.scanner.scan(body)
@@ -44,7 +44,7 @@ public struct IngestionRequest: Sendable {
                 case .event(let event):
                     let id = event.id.flatMap { $0.kind == .string ? $0.string(in: body) : nil } ?? ""
                     if let rejected = processor.element(event, in: body, receiveTime: receiveTime, project: projectBytes,
-                                                        source: .http, events: &events, rejects: &rejects, counters: counters) {
+                                                        source: source, events: &events, rejects: &rejects, counters: counters) {
                         results.append(Result(id: id, status: 400, reason: rejected.reason.rawValue, message: rejected.detail))
                     } else {
                         results.append(Result(id: id, status: 201))
@@ -52,7 +52,7 @@ public struct IngestionRequest: Sendable {
                 case .notAnObject(let field):
                     processor.reject(UnsafeRawBufferPointer(rebasing: body[field.range]), reason: .batchElementNotObject,
                                      detail: "a batch element is a \(field.kind), not an event object", receiveTime: receiveTime,
-                                     project: projectBytes, source: .http, into: &rejects, counters: counters)
+                                     project: projectBytes, source: source, into: &rejects, counters: counters)
                     results.append(Result(id: "", status: 400, reason: RejectReason.batchElementNotObject.rawValue,
                                           message: "a batch element is a \(field.kind), not an event object"))
                 }
