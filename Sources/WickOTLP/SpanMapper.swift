@@ -7,9 +7,15 @@ import WickModel
 /// names a trace otherwise. The events then take the path of every other event: validation, the
 /// log, assembly, compaction, replay.
 ///
-/// Event ids are derived from the trace and span ids, so an exporter's retry of the same spans
-/// folds to the same trace; envelope timestamps are the span's start, so a root span's trace event
-/// sorts before its children's and keeps the trace's first timestamp.
+/// Event ids are derived from the trace and span ids and a hash of the event's body: an exporter's
+/// retry of the same spans is the same events (folded once), while a span sent again with more in
+/// it (Wick's `otlp` sink re-sends a trace that grew) is a new event that folds over the old one.
+/// Envelope timestamps are the span's start, so a root span's trace event sorts before its
+/// children's and keeps the trace's first timestamp.
+///
+/// Spans from Wick's own `otlp` sink (scope `wick`) carry `wick.*` attributes with what OTel has no
+/// place for (original ids, the trace's timestamp); they are read back, and the scope and resource
+/// are not added to metadata, so a Wick-to-Wick export folds to the same trace.
 public enum SpanMapper {
     /// The ingestion events of one export, in order: `{"id","type","timestamp","body"}` objects.
     /// `now` (µs since the epoch) stands in for spans without start or end time.
@@ -22,7 +28,7 @@ public enum SpanMapper {
             for scopeSpans in resourceSpans.scopeSpans {
                 for span in scopeSpans.spans {
                     let mapped = MappedSpan(span, scope: scopeSpans.scope, resource: resource, now: now)
-                    if let trace = mapped.traceEvent(firstInExport: tracesSeen.insert(span.traceID).inserted) {
+                    if let trace = mapped.traceEvent(firstInExport: tracesSeen.insert(mapped.traceID).inserted) {
                         events.append(trace)
                     }
                     events.append(mapped.observationEvent())
@@ -54,12 +60,20 @@ private struct MappedSpan {
     let start: Timestamp
     let end: Timestamp
     let isRoot: Bool
+    /// The ids the events use: a Wick export's originals, else OTel's hex.
+    let traceID: String
+    let observationID: String
+    let parentID: String?
 
     init(_ span: OTLPSpan, scope: OTLPScope, resource: SpanAttributes, now: Int64) {
         self.span = span
         self.scope = scope
         self.resource = resource
-        attributes = SpanAttributes(span.attributes)
+        let attributes = SpanAttributes(span.attributes)
+        self.attributes = attributes
+        traceID = attributes.string(WickAttributes.traceID) ?? span.traceID
+        observationID = attributes.string(WickAttributes.observationID) ?? span.spanID
+        parentID = span.parentSpanID.map { attributes.string(WickAttributes.parentObservationID) ?? $0 }
         let fallback = Timestamp(microsecondsSinceEpoch: now) ?? .minimum
         let startNanos = span.startTimeUnixNano ?? span.endTimeUnixNano
         let endNanos = span.endTimeUnixNano ?? span.startTimeUnixNano
@@ -69,13 +83,16 @@ private struct MappedSpan {
     }
 
     private var isLangfuseScope: Bool { scope.name == "langfuse-sdk" || scope.name.hasPrefix("langfuse") }
+    private var isWickExport: Bool { scope.name == TraceSpans.scopeName }
 
     private var carriesTraceAttributes: Bool {
         span.attributes.contains { traceLevelKeys.contains($0.key) || $0.key.hasPrefix("langfuse.trace.metadata.") }
     }
 
     private func envelope(id: String, type: String, body: JSONObject) -> JSONValue {
-        .object(["id": .string(id), "type": .string(type), "timestamp": .string(start.iso8601), "body": .object(body)])
+        let body = JSONValue.object(body)
+        let hash = Hex.encode(withUnsafeBytes(of: FNV1a.hash(body.serialized()).bigEndian) { Array($0) })
+        return .object(["id": .string("\(id)-\(hash)"), "type": .string(type), "timestamp": .string(start.iso8601), "body": body])
     }
 
     private var environment: String? {
@@ -87,14 +104,17 @@ private struct MappedSpan {
 
     func traceEvent(firstInExport: Bool) -> JSONValue? {
         let id = "otel-\(span.traceID)-\(span.spanID)-trace"
-        var body: JSONObject = ["id": .string(span.traceID), "timestamp": .string(start.iso8601)]
-        if let environment { body["environment"] = .string(environment) }
+        let timestamp = attributes.string(WickAttributes.traceTimestamp).flatMap { Timestamp(iso8601: $0) } ?? start
+        var body: JSONObject = ["id": .string(traceID), "timestamp": .string(timestamp.iso8601)]
+        if let environment = attributes.string(WickAttributes.traceEnvironment) ?? environment { body["environment"] = .string(environment) }
         guard isRoot || carriesTraceAttributes else {
             // Not a ternary: `nil` there would be JSONValue's null literal, not no event.
             guard firstInExport else { return nil }
             return envelope(id: id, type: "trace-create", body: body)
         }
-        if let name = attributes.string("langfuse.trace.name") ?? (isRoot ? observationName : nil) { body["name"] = .string(name) }
+        if let name = attributes.string("langfuse.trace.name") ?? (isRoot && !isWickExport ? observationName : nil) {
+            body["name"] = .string(name)
+        }
         if let user = attributes.string("langfuse.user.id", "user.id", "langfuse.observation.metadata.langfuse_user_id",
                                          "langfuse.trace.metadata.langfuse_user_id", "ai.telemetry.metadata.userId") {
             body["userId"] = .string(user)
@@ -111,10 +131,13 @@ private struct MappedSpan {
         }
         if let isPublic = attributes.first(["langfuse.trace.public", "langfuse.public"]) { body["public"] = .bool(isPublic.isTrue) }
         if let release = attributes.string("langfuse.release") ?? resource.string("langfuse.release") { body["release"] = .string(release) }
-        if let version = attributes.string("langfuse.version") ?? resource.string("service.version") { body["version"] = .string(version) }
+        if let version = isWickExport ? attributes.string(WickAttributes.traceVersion)
+            : attributes.string("langfuse.version") ?? resource.string("service.version") {
+            body["version"] = .string(version)
+        }
         var io = SpanIO(span, attributes)
-        let input = attributes["langfuse.trace.input"]?.parsed ?? (isRoot ? io.input : nil)
-        let output = attributes["langfuse.trace.output"]?.parsed ?? (isRoot ? io.output : nil)
+        let input = attributes["langfuse.trace.input"]?.parsed ?? (isRoot && !isWickExport ? io.input : nil)
+        let output = attributes["langfuse.trace.output"]?.parsed ?? (isRoot && !isWickExport ? io.output : nil)
         if let input { body["input"] = input }
         if let output { body["output"] = output }
         var metadata = traceMetadata
@@ -137,8 +160,11 @@ private struct MappedSpan {
     /// What Langfuse adds to metadata besides its own keys: the other span attributes (for spans
     /// of other instrumentations), the resource's attributes and the instrumentation scope.
     private func addContext(to metadata: inout JSONObject, consumed: Set<String>) {
+        guard !isWickExport else { return }
         if !isLangfuseScope {
-            let rest = span.attributes.filter { !$0.key.hasPrefix("langfuse.") && !consumed.contains($0.key) }
+            let rest = span.attributes.filter {
+                !$0.key.hasPrefix("langfuse.") && !$0.key.hasPrefix("wick.") && !consumed.contains($0.key)
+            }
             if !rest.isEmpty { metadata["attributes"] = .object(JSONObject(rest.map { ($0.key, $0.value.parsed) })) }
         }
         if !resource.ordered.isEmpty {
@@ -160,12 +186,12 @@ private struct MappedSpan {
 
     func observationEvent() -> JSONValue {
         let type = ObservationTypeDecision.type(of: span, attributes: attributes, scope: scope, resource: resource)
-        var body: JSONObject = ["id": .string(span.spanID), "traceId": .string(span.traceID), "name": .string(observationName),
-                                "startTime": .string(start.iso8601)]
-        if let parent = span.parentSpanID, attributes["langfuse.internal.as_root"]?.isTrue != true {
-            body["parentObservationId"] = .string(parent)
+        var body: JSONObject = ["id": .string(observationID), "traceId": .string(traceID), "startTime": .string(start.iso8601)]
+        if !isWickExport || !span.name.isEmpty { body["name"] = .string(observationName) }
+        if let parentID, attributes["langfuse.internal.as_root"]?.isTrue != true {
+            body["parentObservationId"] = .string(parentID)
         }
-        if type != .event { body["endTime"] = .string(max(start, end).iso8601) }
+        if type != .event, attributes[WickAttributes.open]?.isTrue != true { body["endTime"] = .string(max(start, end).iso8601) }
         if let environment { body["environment"] = .string(environment) }
         if let version = attributes.string("langfuse.version") ?? resource.string("service.version") { body["version"] = .string(version) }
         let level = attributes.string("langfuse.observation.level")?.uppercased()
@@ -174,7 +200,8 @@ private struct MappedSpan {
         } else if span.statusCode == 2 {
             body["level"] = "ERROR"
         }
-        if let message = attributes.string("langfuse.observation.status_message") ?? (span.statusMessage.isEmpty ? nil : span.statusMessage) {
+        if let message = attributes.string("langfuse.observation.status_message")
+            ?? (span.statusMessage.isEmpty || isWickExport ? nil : span.statusMessage) {
             body["statusMessage"] = .string(message)
         }
         let io = SpanIO(span, attributes)
@@ -184,7 +211,7 @@ private struct MappedSpan {
         var metadata = attributes["langfuse.observation.metadata"]?.object ?? JSONObject()
         for (key, value) in attributes.suffixes(of: "langfuse.observation.metadata") { metadata[key] = value.parsed }
         addContext(to: &metadata, consumed: io.consumed)
-        body["metadata"] = .object(metadata)
+        if !metadata.isEmpty || !isWickExport { body["metadata"] = .object(metadata) }
         return envelope(id: "otel-\(span.traceID)-\(span.spanID)", type: "\(type.rawValue.lowercased())-create", body: body)
     }
 

@@ -1,5 +1,6 @@
 import Synchronization
 import WickJSON
+import WickModel
 
 #if canImport(Glibc)
 import Glibc
