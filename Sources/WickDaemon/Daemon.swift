@@ -46,8 +46,8 @@ public final class Daemon: Sendable {
     public let listeners: [BoundListener]
     public let assembler: Assembler
     public let compactor: Compactor
-    /// Replay into the central server, when `replay.url` names one.
-    public let replayer: Replayer?
+    /// One replayer per configured sink, each with its own cursor, threads and statistics.
+    public let replayers: [Replayer]
     let ingest: IngestServer
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
@@ -94,7 +94,7 @@ public final class Daemon: Sendable {
                  ingest: IngestServer, assembler: Assembler, compactor: Compactor, group: MultiThreadedEventLoopGroup,
                  logger: Logger) {
         self.compactor = compactor
-        replayer = options.configuration.replaySink.map { Replayer(store: store, sink: $0, logger: logger) }
+        replayers = options.configuration.sinks.map { Replayer(store: store, sink: $0, logger: logger) }
         self.options = options
         self.store = store
         self.counters = counters
@@ -151,7 +151,7 @@ public final class Daemon: Sendable {
         var metrics = DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
                              startTime: startTime)
         metrics.compaction = compactor.totals
-        metrics.replayer = replayer
+        metrics.replayers = replayers
         let gate: UInt64 = (try? store.cursor(TraceDocuments.cursor)) ?? 0
         metrics.compactionBacklog = (try? store.compactionBacklog(below: gate)) ?? (0, 0)
         return metrics.render()
@@ -165,7 +165,7 @@ public final class Daemon: Sendable {
         // After the store (so it stops before the store closes), before everything that feeds it.
         services.append(.init(service: assembler))
         if options.configuration.compactionEnabled { services.append(.init(service: compactor)) }
-        if let replayer { services.append(.init(service: replayer)) }
+        for replayer in replayers { services.append(.init(service: replayer)) }
         let notifier = SystemdNotifier(environment: options.environment)
         let httpBound = AsyncBarrier()
         if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {
