@@ -81,6 +81,7 @@ public final class Daemon: Sendable {
                                       scoreConfigs: scoreConfigs, logger: logger)
             let compactor = Compactor(store: store, configuration: configuration.compactor, prices: prices,
                                       scoreConfigs: scoreConfigs, logger: logger)
+            Self.warnOfOrphanedCursors(store: store, sinks: configuration.sinks, logger: logger)
             return Daemon(options: options, store: store, counters: counters, listeners: bound, ingest: ingest,
                           assembler: assembler, compactor: compactor, group: group, logger: logger)
         } catch {
@@ -104,6 +105,21 @@ public final class Daemon: Sendable {
         self.group = group
         self.logger = logger
         startTime = ReceiveClock.system.microseconds()
+    }
+
+    /// A replay cursor no configured sink owns still holds raw segments back from compaction and
+    /// retention (they are deleted only behind every cursor): say so at every start. It is kept,
+    /// not dropped, because a sink left out by mistake would otherwise lose what compaction deleted
+    /// meanwhile; `wick cursors remove` drops it once the sink is gone for good.
+    static func warnOfOrphanedCursors(store: DataStore, sinks: [Replayer.Sink], logger: Logger) {
+        let owned = Set(sinks.map(\.cursor))
+        for (name, position) in ((try? store.cursors()) ?? [:]).sorted(by: { $0.key < $1.key })
+        where name.hasPrefix(Replayer.Sink.cursor("")) && !owned.contains(name) {
+            logger.warning("replay.cursor-orphaned", metadata: [
+                "cursor": "\(name)", "position": "\(position)",
+                "hint": "no configured sink has this name; raw segments from this position are kept for it (wick cursors remove \(name))",
+            ])
+        }
     }
 
     /// The listeners the configuration asks for; sockets handed over by systemd take the place of
