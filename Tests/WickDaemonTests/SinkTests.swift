@@ -200,6 +200,8 @@ import WickTestSupport
         (["replay.sinks": "a", "sinks.a.kind": "file", "sinks.a.path": "/x", "sinks.a.rotate-bytes": "100"], "sinks.a.rotate-bytes"),
         (["replay.sinks": "a", "sinks.a.kind": "file", "sinks.a.path": "/x", "sinks.a.batch-events": "0"], "sinks.a.batch-events"),
         (["replay.sinks": "a", "sinks.a.kind": "file", "sinks.a.path": "/x", "sinks.a.backoff-max-ms": "soon"], "sinks.a.backoff-max-ms"),
+        (["replay.sinks": "a,b", "sinks.a.kind": "file", "sinks.a.path": "/x", "sinks.b.kind": "file", "sinks.b.path": "/x"],
+         "sinks.b.path"),
         (["replay.sinks": "Central"], "replay.sinks"),
         (["replay.sinks": "a.b"], "replay.sinks"),
         (["replay.sinks": "a,a", "sinks.a.kind": "file", "sinks.a.path": "/x"], "replay.sinks"),

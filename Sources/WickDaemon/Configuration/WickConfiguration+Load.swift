@@ -176,7 +176,12 @@ private struct ValueReader {
                     ? "it is also replay.name, the sink replay.url describes" : "it is named twice"
                 throw ConfigurationError(key: "replay.sinks", message: "\(name): \(why)")
             }
-            sinks.append(try sink(name))
+            let sink = try sink(name)
+            if case .file(let file) = sink.kind,
+               let other = sinks.first(where: { if case .file(let theirs) = $0.kind { theirs.path == file.path } else { false } }) {
+                throw ConfigurationError(key: "sinks.\(name).path", message: "\(file.path) is sink \(other.name)'s file too")
+            }
+            sinks.append(sink)
         }
         return sinks
     }
