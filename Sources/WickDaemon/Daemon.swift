@@ -46,8 +46,8 @@ public final class Daemon: Sendable {
     public let listeners: [BoundListener]
     public let assembler: Assembler
     public let compactor: Compactor
-    /// Replay into the central server, when `replay.url` names one.
-    public let replayer: Replayer?
+    /// One replayer per configured sink, each with its own cursor, threads and statistics.
+    public let replayers: [Replayer]
     let ingest: IngestServer
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
@@ -81,6 +81,7 @@ public final class Daemon: Sendable {
                                       scoreConfigs: scoreConfigs, logger: logger)
             let compactor = Compactor(store: store, configuration: configuration.compactor, prices: prices,
                                       scoreConfigs: scoreConfigs, logger: logger)
+            Self.warnOfOrphanedCursors(store: store, sinks: configuration.sinks, logger: logger)
             return Daemon(options: options, store: store, counters: counters, listeners: bound, ingest: ingest,
                           assembler: assembler, compactor: compactor, group: group, logger: logger)
         } catch {
@@ -94,7 +95,7 @@ public final class Daemon: Sendable {
                  ingest: IngestServer, assembler: Assembler, compactor: Compactor, group: MultiThreadedEventLoopGroup,
                  logger: Logger) {
         self.compactor = compactor
-        replayer = options.configuration.replaySink.map { Replayer(store: store, sink: $0, logger: logger) }
+        replayers = options.configuration.sinks.map { Replayer(store: store, sink: $0, logger: logger) }
         self.options = options
         self.store = store
         self.counters = counters
@@ -104,6 +105,21 @@ public final class Daemon: Sendable {
         self.group = group
         self.logger = logger
         startTime = ReceiveClock.system.microseconds()
+    }
+
+    /// A replay cursor no configured sink owns still holds raw segments back from compaction and
+    /// retention (they are deleted only behind every cursor): say so at every start. It is kept,
+    /// not dropped, because a sink left out by mistake would otherwise lose what compaction deleted
+    /// meanwhile; `wick cursors remove` drops it once the sink is gone for good.
+    static func warnOfOrphanedCursors(store: DataStore, sinks: [Replayer.Sink], logger: Logger) {
+        let owned = Set(sinks.map(\.cursor))
+        for (name, position) in ((try? store.cursors()) ?? [:]).sorted(by: { $0.key < $1.key })
+        where name.hasPrefix(Replayer.Sink.cursor("")) && !owned.contains(name) {
+            logger.warning("replay.cursor-orphaned", metadata: [
+                "cursor": "\(name)", "position": "\(position)",
+                "hint": "no configured sink has this name; raw segments from this position are kept for it (wick cursors remove \(name))",
+            ])
+        }
     }
 
     /// The listeners the configuration asks for; sockets handed over by systemd take the place of
@@ -151,7 +167,7 @@ public final class Daemon: Sendable {
         var metrics = DaemonMetrics(store: store, counters: counters, assembler: assembler.statistics, udpPorts: ports,
                              startTime: startTime)
         metrics.compaction = compactor.totals
-        metrics.replayer = replayer
+        metrics.replayers = replayers
         let gate: UInt64 = (try? store.cursor(TraceDocuments.cursor)) ?? 0
         metrics.compactionBacklog = (try? store.compactionBacklog(below: gate)) ?? (0, 0)
         return metrics.render()
@@ -165,7 +181,7 @@ public final class Daemon: Sendable {
         // After the store (so it stops before the store closes), before everything that feeds it.
         services.append(.init(service: assembler))
         if options.configuration.compactionEnabled { services.append(.init(service: compactor)) }
-        if let replayer { services.append(.init(service: replayer)) }
+        for replayer in replayers { services.append(.init(service: replayer)) }
         let notifier = SystemdNotifier(environment: options.environment)
         let httpBound = AsyncBarrier()
         if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {

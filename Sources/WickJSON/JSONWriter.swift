@@ -83,3 +83,18 @@ public enum JSONWriter: Sendable {
         }
     }
 }
+
+extension JSONWriter {
+    /// Appends one JSON text as an NDJSON line: its bytes, with any CR or LF turned into a space,
+    /// then a newline. In valid JSON those bytes can only be whitespace between tokens (a string
+    /// holds them escaped), so the line means what the text meant: an event stored from a
+    /// pretty-printed HTTP batch is still one line (`wick export`, the file sink).
+    public static func appendLine(_ json: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: json)
+        if bytes[start...].contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+            for index in start..<bytes.count where bytes[index] == 0x0A || bytes[index] == 0x0D { bytes[index] = 0x20 }
+        }
+        bytes.append(0x0A)
+    }
+}

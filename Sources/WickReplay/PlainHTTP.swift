@@ -19,6 +19,12 @@ public enum PlainHTTP: Sendable {
     /// `address` is HOST:PORT.
     public static func request(_ address: String, method: String, path: String, headers: [(String, String)] = [],
                                body: [UInt8] = [], timeoutSeconds: Int = 5) throws(Failure) -> Response {
+        try request(address, method: method, path: path, headers: headers, body: body, timeoutMilliseconds: timeoutSeconds * 1000)
+    }
+
+    /// `address` is HOST:PORT; the timeout bounds each send and each read.
+    public static func request(_ address: String, method: String, path: String, headers: [(String, String)] = [],
+                               body: [UInt8] = [], timeoutMilliseconds: Int) throws(Failure) -> Response {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw Failure(description: "bad address \(address)")
         }
@@ -34,7 +40,7 @@ public enum PlainHTTP: Sendable {
         let fd = socket(info.pointee.ai_family, CWickLinux_SOCK_STREAM() | CWickLinux_SOCK_CLOEXEC(), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {

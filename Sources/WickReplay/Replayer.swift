@@ -4,174 +4,223 @@ public import Synchronization
 import WickJSON
 public import WickStore
 
-/// Replays the event log into a central server through Langfuse's batch ingestion API (another
-/// Wick, or a Langfuse server): the raw events as they came, original ids kept, in batches, from a
-/// durable cursor of its own that moves only once the receiver accepted. Network errors, 429 and
-/// 5xx back off exponentially with jitter and try again, never giving up on durable data (only
-/// the disk budget can drop it, and counts it). Events the receiver rejects for good (4xx in the
-/// 207) go to the local dead-letter log with its reason. At least once: a receiver deduplicates by
-/// event id (a Wick's folds do).
+/// Replays the event log into one sink: the raw events as they came, original ids kept, in
+/// batches, from a durable cursor of its own (`replay.<name>`) that moves only over batches the
+/// sink delivered, in log order. Failures back off exponentially with jitter and try again, never
+/// giving up on durable data (only the disk budget can drop it, and counts it). Events the sink
+/// refuses for good go to the local dead-letter log with its reason. At least once: a receiver
+/// deduplicates by event id (a Wick's folds do); the file kind is exactly once (`FileSink`).
+///
+/// What a sink kind does with a batch is its `ReplayTransport`; everything else is here, once.
 public final class Replayer: Service, Sendable {
+    /// One sink as configured: its name, its kind with the kind's own settings, and the settings
+    /// every kind shares.
     public struct Sink: Sendable, Equatable {
-        public var name = "central"
-        /// `http://HOST:PORT` (plus a path prefix, if the server has one). No TLS yet.
-        public var url: String
-        public var publicKey: String
-        public var secretKey: String
+        public enum Kind: Sendable, Equatable {
+            /// Langfuse's batch ingestion API: another Wick, or a Langfuse server.
+            case langfuse(LangfuseSink.Configuration)
+            /// NDJSON appended to a file.
+            case file(FileSink.Configuration)
+
+            /// The kind's name in the configuration (`sinks.<name>.kind`).
+            public var name: String {
+                switch self {
+                case .langfuse: "langfuse"
+                case .file: "file"
+                }
+            }
+        }
+
+        public var name: String
+        public var kind: Kind
         public var batchEvents = 5000
         /// Langfuse refuses batches over 4.5 MB; stay well under.
         public var batchBytes = 3_500_000
-        public var gzip = true
         /// Batches in flight at once: each waits for the receiver's durability, so throughput comes
-        /// from several (the cursor still moves only over a contiguous run of accepted batches).
+        /// from several (the cursor still moves only over a contiguous run of delivered batches).
+        /// A kind may take fewer (`ReplayTransport.maxConcurrency`).
         public var concurrency = 4
         public var backoffInitialMilliseconds: Int64 = 5000
         public var backoffMaxMilliseconds: Int64 = 30_000
-        public var timeoutSeconds = 30
 
-        public init(url: String, publicKey: String, secretKey: String) {
-            self.url = url
-            self.publicKey = publicKey
-            self.secretKey = secretKey
+        public init(name: String, kind: Kind) {
+            self.name = name
+            self.kind = kind
+            if case .file = kind { concurrency = 1 }
         }
 
-        public var cursor: String { "replay." + name }
+        /// A Langfuse sink, as `replay.*` and `wick replay` describe one.
+        public init(name: String = "central", url: String, publicKey: String, secretKey: String) {
+            self.init(name: name, kind: .langfuse(LangfuseSink.Configuration(url: url, publicKey: publicKey, secretKey: secretKey)))
+        }
 
-        /// HOST:PORT and the path prefix of `url`; nil unless it is plain http.
-        public var target: (address: String, prefix: String)? {
-            guard url.hasPrefix("http://") else { return nil }
-            let rest = url.dropFirst(7)
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            var prefix = String(rest[slash...])
-            while prefix.hasSuffix("/") { prefix.removeLast() }
-            let address = String(rest[..<slash])
-            return address.contains(":") ? (address, prefix) : (address + ":80", prefix)
+        /// The store cursor that records how far this sink got.
+        public var cursor: String { Self.cursor(name) }
+
+        public static func cursor(_ name: String) -> String { "replay." + name }
+
+        /// The transport of this sink's kind.
+        public func transport(directory: DataDirectory, logger: Logger) -> any ReplayTransport {
+            switch kind {
+            case .langfuse(let configuration): LangfuseSink(configuration)
+            case .file(let configuration):
+                FileSink(configuration, statePath: FileSink.statePath(directory: directory, sink: name), logger: logger)
+            }
         }
     }
 
     public final class Statistics: Sendable {
+        /// Events delivered (or refused for good).
         public let events = Atomic<Int>(0)
         public let batches = Atomic<Int>(0)
-        /// NDJSON bytes of the events sent, and bytes on the wire (after gzip).
+        /// NDJSON bytes of the events delivered, and what they took on the wire or on disk.
         public let rawBytes = Atomic<Int>(0)
         public let wireBytes = Atomic<Int>(0)
         public let retries = Atomic<Int>(0)
         public let deadLetters = Atomic<Int>(0)
-        /// Where the cursor is (the next sequence number to send).
+        /// Where the cursor is (the next sequence number to deliver).
         public let position = Atomic<UInt64>(0)
     }
 
     public let sink: Sink
     public let statistics = Statistics()
+    private let transport: any ReplayTransport
     private let store: DataStore
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
+    /// Set once the transport is prepared and the cursor is known.
+    private let started = Atomic<Bool>(false)
 
-    public init(store: DataStore, sink: Sink, logger: Logger) {
+    public convenience init(store: DataStore, sink: Sink, logger: Logger) {
+        self.init(store: store, sink: sink, transport: sink.transport(directory: store.directory, logger: logger), logger: logger)
+    }
+
+    /// A replayer over any transport (a kind not in `Sink.Kind`, or a test's).
+    public init(store: DataStore, sink: Sink, transport: any ReplayTransport, logger: Logger) {
         self.store = store
         self.sink = sink
+        self.transport = transport
+        var logger = logger
+        logger[metadataKey: "sink"] = "\(sink.name)"
         self.logger = logger
     }
 
     public func run() async throws {
-        let workers = start()
+        let thread = start()
         try? await gracefulShutdown()
-        stop(workers)
+        stopping.store(true, ordering: .relaxed)
+        thread.join()
     }
 
     /// Replays until the cursor reaches `end` (a durable position), then returns: `wick replay` of
     /// a copied data directory.
     public func runUntil(_ end: UInt64) async throws {
-        let workers = start()
-        while !workers.isEmpty && statistics.position.load(ordering: .relaxed) < end {
+        let thread = start()
+        while !(started.load(ordering: .acquiring) && statistics.position.load(ordering: .relaxed) >= end) {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        stop(workers)
-    }
-
-    private func start() -> [WorkerThread] {
-        guard let target = sink.target else {
-            logger.error("replay.bad-url", metadata: ["url": "\(sink.url)", "hint": "http://HOST:PORT; https is not supported yet"])
-            return []
-        }
-        let start: UInt64
-        do {
-            if let saved = try store.cursor(sink.cursor) {
-                start = saved
-            } else {
-                // Claim the log from its start, so that compaction keeps raw segments until they are sent.
-                start = 0
-                try store.setCursor(sink.cursor, to: 0)
-            }
-        } catch {
-            logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
-            return []
-        }
-        statistics.position.store(start, ordering: .relaxed)
-        let shared = Shared(reader: store.events.reader(), start: start)
-        return (0..<max(1, sink.concurrency)).map { _ in
-            WorkerThread(name: "wick-replay") { [self] in work(shared, target: target) }
-        }
-    }
-
-    private func stop(_ workers: [WorkerThread]) {
         stopping.store(true, ordering: .relaxed)
-        for worker in workers { worker.join() }
+        thread.join()
     }
 
-    /// What the workers share: the log reader (one at a time) and the batches in flight, so that
-    /// the cursor moves over accepted batches in log order only.
+    /// The first replay thread: prepares the transport (retrying), then runs the others and itself.
+    private func start() -> WorkerThread {
+        WorkerThread(name: "wick-replay") { [self] in
+            guard let start = prepare() else { return }
+            statistics.position.store(start, ordering: .relaxed)
+            started.store(true, ordering: .releasing)
+            let shared = Shared(reader: store.events.reader(), start: start)
+            let count = max(1, min(sink.concurrency, transport.maxConcurrency))
+            let others = (1..<count).map { _ in WorkerThread(name: "wick-replay") { [self] in work(shared) } }
+            work(shared)
+            for other in others { other.join() }
+            transport.close()
+        }
+    }
+
+    /// Where to start: the transport's answer, recorded as the cursor (so that compaction and
+    /// retention keep raw segments from there on). Nil when stopped first.
+    private func prepare() -> UInt64? {
+        var failures = 0
+        while !stopping.load(ordering: .relaxed) {
+            do {
+                let stored = try store.cursor(sink.cursor)
+                // Never past the durable log (the file kind's state can be, after the log lost a tail).
+                let start = min(try transport.prepare(storedCursor: stored), store.events.durableSequence)
+                if stored != start { try store.setCursor(sink.cursor, to: start) }
+                logger.info("replay.started", metadata: ["kind": "\(sink.kind.name)", "cursor": "\(start)"])
+                return start
+            } catch {
+                failures += 1
+                let delay = backoff(failures)
+                logger.error("replay.prepare-failed", metadata: ["error": "\(error)", "in.ms": "\(delay)"])
+                pause(milliseconds: delay)
+            }
+        }
+        return nil
+    }
+
+    /// What the workers share: the log reader (one at a time), the batches in flight, and the
+    /// cursor, which moves over delivered batches in log order only.
     private final class Shared: @unchecked Sendable {
+        // @unchecked: every mutable field is only touched while `lock` is held.
         private let lock = Mutex<Void>(())
         private let reader: LogReader
         private var nextRead: UInt64
         private var inFlight: [(start: UInt64, end: UInt64, done: Bool)] = []
         private var committed: UInt64
+        private var written: UInt64
 
         init(reader: LogReader, start: UInt64) {
             self.reader = reader
             nextRead = start
             committed = start
+            written = start
         }
 
-        /// The next batch to send and the log range it covers; nil when nothing durable is unread.
-        func take(until durable: UInt64, events: Int, bytes: Int) throws -> (Batch, UInt64, UInt64)? {
+        /// The next batch to send; nil when nothing durable is unread.
+        func take(until durable: UInt64, events: Int, bytes: Int) throws -> ReplayBatch? {
             try lock.withLock { _ in
                 guard nextRead < durable else { return nil }
-                var batch = Batch()
+                var batch = ReplayBatch()
                 let start = nextRead
                 var end = start
                 let next = try reader.read(from: start, until: durable, maxRecords: events) { sequence, record in
-                    guard batch.payloadBytes < bytes || batch.count == 0 else { return }
-                    if record.kind == .rawEvent { batch.add(record.payload) }
+                    guard batch.payloadBytes < bytes || batch.isEmpty else { return }
+                    if record.kind == .rawEvent {
+                        batch.append(sequence: sequence, receiveTime: record.receiveTime, project: record.project, payload: record.payload)
+                    }
                     end = sequence + 1
                 }
                 // Records past the byte limit were read but not taken: the next batch starts at them.
                 if batch.payloadBytes < bytes { end = next }
+                batch.range = start..<end
                 nextRead = end
                 inFlight.append((start, end, false))
-                return (batch, start, end)
+                return batch
             }
         }
 
-        /// Marks a batch accepted; the new cursor when it moved.
-        func done(_ start: UInt64) -> UInt64? {
-            lock.withLock { _ in
+        /// Marks a batch delivered and, when that moves the cursor, records it with `save` (in log
+        /// order: one save at a time, never backwards). Returns the cursor saved, if any.
+        func done(_ start: UInt64, save: (UInt64) throws -> Void) rethrows -> UInt64? {
+            try lock.withLock { _ in
                 if let index = inFlight.firstIndex(where: { $0.start == start }) { inFlight[index].done = true }
-                var moved = false
                 while let first = inFlight.first, first.done {
                     committed = first.end
                     inFlight.removeFirst()
-                    moved = true
                 }
-                return moved ? committed : nil
+                guard committed > written else { return nil }
+                try save(committed)
+                written = committed
+                return committed
             }
         }
     }
 
-    private func work(_ shared: Shared, target: (address: String, prefix: String)) {
+    private func work(_ shared: Shared) {
         while !stopping.load(ordering: .relaxed) {
-            let taken: (Batch, UInt64, UInt64)?
+            let taken: ReplayBatch?
             do {
                 taken = try shared.take(until: store.events.durableSequence, events: sink.batchEvents, bytes: sink.batchBytes)
             } catch {
@@ -179,33 +228,37 @@ public final class Replayer: Service, Sendable {
                 pause(milliseconds: 1000)
                 continue
             }
-            guard let (batch, start, _) = taken else {
+            guard let batch = taken else {
                 pause(milliseconds: 20)
                 continue
             }
             var failures = 0
             while !stopping.load(ordering: .relaxed) {
-                switch batch.count == 0 ? .accepted([]) : send(batch, to: target) {
-                case .accepted(let rejected):
-                    for (payload, reason) in rejected { deadLetter(payload, reason) }
+                switch batch.isEmpty ? .delivered(wireBytes: 0) : transport.send(batch) {
+                case .delivered(let wireBytes, let refused):
+                    for refusal in refused where batch.indices.contains(refusal.index) {
+                        deadLetter(batch[refusal.index], refusal.reason)
+                    }
                     statistics.events.add(batch.count, ordering: .relaxed)
-                    statistics.batches.add(1, ordering: .relaxed)
-                    if let cursor = shared.done(start) {
-                        do {
-                            try store.setCursor(sink.cursor, to: cursor)
-                        } catch {
-                            logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
+                    statistics.batches.add(batch.isEmpty ? 0 : 1, ordering: .relaxed)
+                    statistics.rawBytes.add(batch.payloadBytes, ordering: .relaxed)
+                    statistics.wireBytes.add(wireBytes, ordering: .relaxed)
+                    do {
+                        if let cursor = try shared.done(batch.range.lowerBound, save: { try store.setCursor(sink.cursor, to: $0) }) {
+                            statistics.position.store(cursor, ordering: .relaxed)
                         }
-                        statistics.position.store(cursor, ordering: .relaxed)
+                    } catch {
+                        // The batch is delivered; the cursor catches up with the next one (or the
+                        // batch is delivered again after a restart: at least once).
+                        logger.error("replay.cursor-failed", metadata: ["error": "\(error)"])
                     }
                     failures = -1
                 case .retry(let why):
                     failures += 1
                     statistics.retries.add(1, ordering: .relaxed)
-                    let ceiling = min(sink.backoffMaxMilliseconds, sink.backoffInitialMilliseconds << min(failures - 1, 20))
-                    let delay = Int64(Double(ceiling) * Double.random(in: 0.5...1.0))
+                    let delay = backoff(failures)
                     if failures == 1 || failures % 10 == 0 {
-                        logger.warning("replay.retrying", metadata: ["sink": "\(sink.name)", "error": "\(why)", "in.ms": "\(delay)"])
+                        logger.warning("replay.retrying", metadata: ["error": "\(why)", "in.ms": "\(delay)", "failures": "\(failures)"])
                     }
                     pause(milliseconds: delay)
                 }
@@ -214,50 +267,22 @@ public final class Replayer: Service, Sendable {
         }
     }
 
-    private enum Outcome {
-        /// The receiver took the batch; these events it refused for good, with its reason.
-        case accepted([(ArraySlice<UInt8>, String)])
-        case retry(String)
+    /// The wait after the `failures`th failure in a row: doubling from the initial backoff up to
+    /// the maximum, with jitter (half to all of it), so that many edges do not retry in step.
+    private func backoff(_ failures: Int) -> Int64 {
+        let ceiling = min(sink.backoffMaxMilliseconds, sink.backoffInitialMilliseconds << min(failures - 1, 20))
+        return Int64(Double(ceiling) * Double.random(in: 0.5...1.0))
     }
 
-    private func send(_ batch: Batch, to target: (address: String, prefix: String)) -> Outcome {
-        let body = batch.body
-        var wire = body
-        var headers = [("Authorization", PlainHTTP.basicAuthorization(sink.publicKey, sink.secretKey)),
-                       ("Content-Type", "application/json"), ("User-Agent", "wick-replay")]
-        if sink.gzip, let compressed = PlainHTTP.gzip(body) {
-            wire = compressed
-            headers.append(("Content-Encoding", "gzip"))
-        }
-        let response: PlainHTTP.Response
-        do {
-            response = try PlainHTTP.request(target.address, method: "POST", path: target.prefix + "/api/public/ingestion",
-                                             headers: headers, body: wire, timeoutSeconds: sink.timeoutSeconds)
-        } catch {
-            return .retry(error.description)
-        }
-        statistics.rawBytes.add(batch.payloadBytes, ordering: .relaxed)
-        statistics.wireBytes.add(wire.count, ordering: .relaxed)
-        guard response.status == 207 || response.status == 200 || response.status == 201 else {
-            return .retry("HTTP \(response.status): \(response.body.prefix(200))")
-        }
-        guard let answer = try? JSONValue.parse(response.body) else { return .accepted([]) }
-        var refused: [(ArraySlice<UInt8>, String)] = []
-        for error in answer["errors"]?.arrayValue ?? [] {
-            let status = error["status"]?.numberValue?.int64Value ?? 500
-            if status == 429 || status >= 500 { return .retry("event \(error["id"]?.stringValue ?? "?"): HTTP \(status)") }
-            let reason = [error["error"]?.stringValue, error["message"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
-            if let id = error["id"]?.stringValue, let payload = batch.payload(id: id) { refused.append((payload, reason)) }
-        }
-        return .accepted(refused)
-    }
-
-    private func deadLetter(_ payload: ArraySlice<UInt8>, _ reason: String) {
+    private func deadLetter(_ event: ReplayEvent, _ reason: String) {
         var rejects = RecordBatch()
-        payload.withUnsafeBytes { bytes in
-            DeadLetter.append(bytes, reason: "replay_rejected", detail: "\(sink.name): \(reason)", source: "replay",
-                              receiveTime: store.events.configuration.clock.microseconds(), project: UnsafeRawBufferPointer(start: nil, count: 0),
-                              originalLength: bytes.count, into: &rejects)
+        var project = event.project
+        event.payload.withUnsafeBytes { bytes in
+            project.withUTF8 { project in
+                DeadLetter.append(bytes, reason: "replay_rejected", detail: "\(sink.name): \(reason)", source: "replay",
+                                  receiveTime: store.events.configuration.clock.microseconds(), project: UnsafeRawBufferPointer(project),
+                                  originalLength: bytes.count, into: &rejects)
+            }
         }
         store.deadLetters.append(rejects, completion: nil)
         statistics.deadLetters.add(1, ordering: .relaxed)
@@ -270,48 +295,6 @@ public final class Replayer: Service, Sendable {
             usleep(UInt32(step * 1000))
             left -= step
         }
-    }
-}
-
-/// The events of one batch: payloads back to back, and where each starts.
-private struct Batch {
-    var bytes: [UInt8] = []
-    var starts: [Int] = []
-
-    var count: Int { starts.count }
-    var payloadBytes: Int { bytes.count }
-
-    mutating func add(_ payload: UnsafeRawBufferPointer) {
-        starts.append(bytes.count)
-        bytes.append(contentsOf: payload)
-    }
-
-    func payload(_ index: Int) -> ArraySlice<UInt8> {
-        bytes[starts[index]..<(index + 1 < starts.count ? starts[index + 1] : bytes.count)]
-    }
-
-    /// The event whose envelope id is `id`.
-    func payload(id: String) -> ArraySlice<UInt8>? {
-        for index in starts.indices {
-            let slice = payload(index)
-            let found: Bool = slice.withUnsafeBytes { raw in
-                guard case .event(let fields)? = try? JSONScanner().scan(raw), let field = fields.id else { return false }
-                return field.kind == .string && field.string(in: raw) == id
-            }
-            if found { return slice }
-        }
-        return nil
-    }
-
-    var body: [UInt8] {
-        var out: [UInt8] = Array(#"{"batch":["#.utf8)
-        out.reserveCapacity(bytes.count + starts.count + 32)
-        for index in starts.indices {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: payload(index))
-        }
-        out.append(contentsOf: Array(#"],"metadata":{"sdk_name":"wick-replay"}}"#.utf8))
-        return out
     }
 }
 

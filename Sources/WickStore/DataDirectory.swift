@@ -10,6 +10,7 @@ import Glibc
 ///     <root>/compacted/       compacted segments: one document per trace (tmp/ holds unpublished ones)
 ///     <root>/index.lmdb       the LMDB index (derived: rebuilt from log/ when missing or behind)
 ///     <root>/runtime.json     where the running daemon listens (written at start, for `wick stats`)
+///     <root>/sinks/           replay sinks' own state (a file sink's: <name>.state), kept by WickReplay
 public struct DataDirectory: Sendable, Hashable {
     public var root: String
 

@@ -233,6 +233,11 @@ public final class DataStore: Sendable {
         try index.environment.withWrite { (txn) throws(StorageError) in try index.setCursor(name, sequence, txn: txn) }
     }
 
+    /// Every named cursor and where it is.
+    public func cursors() throws(StorageError) -> [String: UInt64] {
+        try index.cursors()
+    }
+
     public func removeCursor(_ name: String) throws(StorageError) {
         try index.environment.withWrite { (txn) throws(StorageError) in try index.removeCursor(name, txn: txn) }
     }

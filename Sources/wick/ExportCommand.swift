@@ -81,8 +81,7 @@ private struct Output {
     private var buffer: [UInt8] = []
 
     mutating func write(_ line: UnsafeRawBufferPointer) {
-        buffer.append(contentsOf: line)
-        buffer.append(0x0A)
+        JSONWriter.appendLine(line, to: &buffer)
         if buffer.count >= 1 << 20 { flush() }
     }
 

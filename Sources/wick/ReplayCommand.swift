@@ -35,11 +35,12 @@ struct ReplayCommand: AsyncParsableCommand {
         guard let publicKey = publicKey ?? environment["LANGFUSE_PUBLIC_KEY"],
               let secretKey = secretKey ?? environment["LANGFUSE_SECRET_KEY"]
         else { throw ValidationError("give the central server's keys: --public-key/--secret-key or LANGFUSE_PUBLIC_KEY/LANGFUSE_SECRET_KEY") }
-        var sink = Replayer.Sink(url: to, publicKey: publicKey, secretKey: secretKey)
-        sink.name = name
+        var sink = Replayer.Sink(name: name, url: to, publicKey: publicKey, secretKey: secretKey)
         sink.backoffInitialMilliseconds = min(1000, backoffMax)
         sink.backoffMaxMilliseconds = backoffMax
-        guard sink.target != nil else { throw ValidationError("--to takes http://HOST:PORT (https is not supported yet)") }
+        guard LangfuseSink.Configuration(url: to, publicKey: publicKey, secretKey: secretKey).target != nil else {
+            throw ValidationError("--to takes http://HOST:PORT (https is not supported yet)")
+        }
         let directory = DataDirectory(from)
         let damaged: Int
         do {

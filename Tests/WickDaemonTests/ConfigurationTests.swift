@@ -37,6 +37,11 @@ import WickTestSupport
         for key in WickConfiguration.keys {
             #expect(documented.contains(key), "config/wick.yaml does not document \(key)")
         }
+        // A sink's keys are documented under an example sink.
+        for key in WickConfiguration.sinkKeys {
+            #expect(documented.contains { $0.hasPrefix("sinks.") && $0.hasSuffix("." + key) && $0.split(separator: ".").count == 3 },
+                    "config/wick.yaml does not document sinks.<name>.\(key)")
+        }
     }
 
     @Test func theShippedFileHoldsTheEmbeddedDefaults() async throws {
@@ -87,9 +92,14 @@ import WickTestSupport
         await #expect(throws: ConfigurationError.self) {
             _ = try await WickConfiguration.load(file: nil, flags: ["http.api-keys": "shop:pk-lf-1:not-a-hash"], environment: [:])
         }
-        let sink = try await WickConfiguration.load(file: nil, flags: ["replay.url": "http://central:3000/lf", "replay.concurrency": "2"],
-                                                    environment: [:]).replaySink
-        #expect(sink?.target?.address == "central:3000" && sink?.target?.prefix == "/lf" && sink?.concurrency == 2)
+        let sinks = try await WickConfiguration.load(file: nil, flags: ["replay.url": "http://central:3000/lf", "replay.concurrency": "2"],
+                                                     environment: [:]).sinks
+        guard sinks.count == 1, case .langfuse(let langfuse) = sinks[0].kind else {
+            Issue.record("replay.url makes one langfuse sink: \(sinks)")
+            return
+        }
+        #expect(langfuse.target?.address == "central:3000" && langfuse.target?.prefix == "/lf" && sinks[0].concurrency == 2)
+        #expect(sinks[0].name == "central" && sinks[0].cursor == "replay.central" && langfuse.compression == .gzip)
     }
 
     @Test func stateDirectoryIsTheDefaultDataDirectoryUnderSystemd() async throws {

@@ -111,7 +111,7 @@ import WickTestSupport
         var stats = ""
         #expect(waitUntil(.seconds(20)) {
             stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
-            return stats.contains("replay {sink=central}: \(lines.count) events accepted, lag 0 records")
+            return stats.contains("replay to central (langfuse): \(lines.count) events delivered, lag 0 records")
         }, "\(stats)")
         // Resent batches may repeat events in the central's log; folds count each event id once.
         let edgeSummaries = try Self.summaries(edge)

@@ -1,6 +1,7 @@
 import Configuration
 import WickHTTP
 import SystemPackage
+import WickReplay
 import WickStore
 
 /// A setting that could not be used, named by its key.
@@ -26,9 +27,18 @@ extension WickConfiguration {
         "assembler.settle-ms", "assembler.max-open-bytes", "assembler.commit-ms",
         "prices.files", "prices.defaults", "scores.configs-file",
         "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level",
+        "replay.sinks",
         "replay.url", "replay.name", "replay.public-key", "replay.secret-key", "replay.batch-events", "replay.batch-bytes",
         "replay.gzip", "replay.concurrency", "replay.backoff-initial-ms", "replay.backoff-max-ms",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
+    ]
+
+    /// The keys of each sink named in `replay.sinks`, under `sinks.<name>.`: what every kind shares,
+    /// then the `langfuse` kind's, then the `file` kind's.
+    public static let sinkKeys: [String] = [
+        "kind", "batch-events", "batch-bytes", "concurrency", "backoff-initial-ms", "backoff-max-ms", "compression",
+        "url", "public-key", "secret-key", "timeout-ms",
+        "path", "rotate-bytes",
     ]
 
     /// Reads the configuration: `flags` (already keyed, e.g. `["ingest.udp.address": "127.0.0.1:0"]`)
@@ -50,8 +60,18 @@ extension WickConfiguration {
         }
         let reader = ConfigReader(providers: providers)
         var values: [String: String] = [:]
-        for key in keys {
-            if let value = reader.string(forKey: ConfigKey(key)) { values[key] = value }
+        // A list may be a YAML sequence as well as a comma-separated string.
+        func read(_ key: String) {
+            let secret = key.hasSuffix("secret-key")
+            if let value = reader.string(forKey: ConfigKey(key), isSecret: secret)
+                ?? reader.stringArray(forKey: ConfigKey(key), isSecret: secret)?.joined(separator: ",") {
+                values[key] = value
+            }
+        }
+        for key in keys { read(key) }
+        // Each sink's keys, for the names listed (a name that is no name is refused below).
+        for name in ValueReader(values: values).list("replay.sinks", []) where ValueReader.isSinkName(name) {
+            for key in sinkKeys { read("sinks.\(name).\(key)") }
         }
         var configuration = try WickConfiguration(values: values)
         if values["data-dir"] == nil {
@@ -108,19 +128,7 @@ extension WickConfiguration {
         compactionIntervalMilliseconds = try reader.int64("compaction.interval-ms", compactionIntervalMilliseconds, 1...86_400_000)
         compactionMaxInputBytes = try reader.int("compaction.max-input-bytes", compactionMaxInputBytes, (1 << 20)...(4 << 30))
         compactionCompressionLevel = Int32(try reader.int("compaction.compression-level", Int(compactionCompressionLevel), -7...19))
-        replayURL = try reader.string("replay.url", replayURL)
-        if !replayURL.isEmpty && !replayURL.hasPrefix("http://") {
-            throw ConfigurationError(key: "replay.url", message: "\(replayURL) is not http://HOST:PORT (https is not supported yet)")
-        }
-        replayName = try reader.string("replay.name", replayName)
-        replayPublicKey = try reader.string("replay.public-key", replayPublicKey)
-        replaySecretKey = try reader.string("replay.secret-key", replaySecretKey)
-        replayBatchEvents = try reader.int("replay.batch-events", replayBatchEvents, 1...100_000)
-        replayBatchBytes = try reader.int("replay.batch-bytes", replayBatchBytes, 4096...(16 << 20))
-        replayGzip = try reader.choice("replay.gzip", replayGzip ? "true" : "false", ["true", "false"]) == "true"
-        replayConcurrency = try reader.int("replay.concurrency", replayConcurrency, 1...64)
-        replayBackoffInitialMilliseconds = try reader.int64("replay.backoff-initial-ms", replayBackoffInitialMilliseconds, 1...3_600_000)
-        replayBackoffMaxMilliseconds = try reader.int64("replay.backoff-max-ms", replayBackoffMaxMilliseconds, 1...3_600_000)
+        sinks = try reader.sinks()
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))
         deadLetterMaxBytes = try reader.int64("retention.dead-letter-max-bytes", deadLetterMaxBytes, 0...(1 << 60))
@@ -131,6 +139,113 @@ extension WickConfiguration {
 /// Parses string values with the key in every error.
 private struct ValueReader {
     let values: [String: String]
+
+    /// A sink's name: 1 to 64 lower-case letters, digits and dashes, starting with a letter or a
+    /// digit (so that it makes a key, a cursor name, a metrics label, a file name and an
+    /// environment variable: sinks.my-archive.path is WICK_SINKS_MY_ARCHIVE_PATH).
+    static func isSinkName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 64, first != UInt8(ascii: "-") else { return false }
+        return name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// The sinks: the one the flat `replay.*` keys describe (when `replay.url` is set), then those
+    /// `replay.sinks` names.
+    func sinks() throws -> [Replayer.Sink] {
+        var sinks: [Replayer.Sink] = []
+        if let url = values["replay.url"], !url.isEmpty {
+            let name = try string("replay.name", "central")
+            guard Self.isSinkName(name) else {
+                throw ConfigurationError(key: "replay.name", message: "\"\(name)\" is not a sink name: 1 to 64 lower-case letters, digits and dashes")
+            }
+            var langfuse = LangfuseSink.Configuration(url: url, publicKey: try string("replay.public-key", ""),
+                                                      secretKey: try string("replay.secret-key", ""))
+            guard langfuse.target != nil else {
+                throw ConfigurationError(key: "replay.url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
+            }
+            langfuse.compression = try choice("replay.gzip", "true", ["true", "false"]) == "true" ? .gzip : .none
+            var sink = Replayer.Sink(name: name, kind: .langfuse(langfuse))
+            try shared(&sink, prefix: "replay.")
+            sinks.append(sink)
+        }
+        for name in list("replay.sinks", []) {
+            guard Self.isSinkName(name) else {
+                throw ConfigurationError(key: "replay.sinks", message: "\"\(name)\" is not a sink name: 1 to 64 lower-case letters, digits and dashes")
+            }
+            if let index = sinks.firstIndex(where: { $0.name == name }) {
+                let why = index == 0 && values["replay.url"].map({ !$0.isEmpty }) == true
+                    ? "it is also replay.name, the sink replay.url describes" : "it is named twice"
+                throw ConfigurationError(key: "replay.sinks", message: "\(name): \(why)")
+            }
+            let sink = try sink(name)
+            if case .file(let file) = sink.kind,
+               let other = sinks.first(where: { if case .file(let theirs) = $0.kind { theirs.path == file.path } else { false } }) {
+                throw ConfigurationError(key: "sinks.\(name).path", message: "\(file.path) is sink \(other.name)'s file too")
+            }
+            sinks.append(sink)
+        }
+        return sinks
+    }
+
+    /// The sink `sinks.<name>.*` describes.
+    private func sink(_ name: String) throws -> Replayer.Sink {
+        let prefix = "sinks.\(name)."
+        guard values[prefix + "kind"] != nil else {
+            throw ConfigurationError(key: prefix + "kind", message: "sink \(name) needs a kind: langfuse or file")
+        }
+        let kindName = try choice(prefix + "kind", "", ["langfuse", "file"])
+        let own: [String: [String]] = ["langfuse": ["url", "public-key", "secret-key", "timeout-ms"], "file": ["path", "rotate-bytes"]]
+        for (other, keys) in own where other != kindName {
+            for key in keys where values[prefix + key] != nil {
+                throw ConfigurationError(key: prefix + key, message: "not a setting of a \(kindName) sink (it is one of a \(other) sink)")
+            }
+        }
+        var sink: Replayer.Sink
+        switch kindName {
+        case "langfuse":
+            guard let url = values[prefix + "url"], !url.isEmpty else {
+                throw ConfigurationError(key: prefix + "url", message: "a langfuse sink needs the server's URL, http://HOST:PORT")
+            }
+            var langfuse = LangfuseSink.Configuration(url: url, publicKey: try string(prefix + "public-key", ""),
+                                                      secretKey: try string(prefix + "secret-key", ""))
+            guard langfuse.target != nil else {
+                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
+            }
+            for key in ["public-key", "secret-key"] where (values[prefix + key] ?? "").isEmpty {
+                throw ConfigurationError(key: prefix + key, message: "a langfuse sink needs the server's key pair")
+            }
+            let compression = try choice(prefix + "compression", "gzip", Compression.allCases.map(\.rawValue))
+            langfuse.compression = Compression(rawValue: compression) ?? .gzip
+            langfuse.timeoutMilliseconds = try int(prefix + "timeout-ms", langfuse.timeoutMilliseconds, 100...3_600_000)
+            sink = Replayer.Sink(name: name, kind: .langfuse(langfuse))
+        default:
+            guard let path = values[prefix + "path"], !path.isEmpty else {
+                throw ConfigurationError(key: prefix + "path", message: "a file sink needs the path of the file it appends to")
+            }
+            guard !path.hasSuffix("/") else {
+                throw ConfigurationError(key: prefix + "path", message: "\(path) names a directory; give a file in it")
+            }
+            _ = try choice(prefix + "compression", "none", ["none"])
+            let rotateBytes = try int64(prefix + "rotate-bytes", 0, 0...(1 << 50))
+            if rotateBytes != 0 && rotateBytes < 4096 {
+                throw ConfigurationError(key: prefix + "rotate-bytes", message: "\(rotateBytes) is not 0 (never rotate) or at least 4096")
+            }
+            sink = Replayer.Sink(name: name, kind: .file(FileSink.Configuration(path: path, rotateBytes: rotateBytes)))
+        }
+        try shared(&sink, prefix: prefix)
+        if case .file = sink.kind, sink.concurrency != 1 {
+            throw ConfigurationError(key: prefix + "concurrency", message: "a file sink appends in log order, one batch at a time: 1")
+        }
+        return sink
+    }
+
+    /// The settings every kind shares, under `prefix`.
+    private func shared(_ sink: inout Replayer.Sink, prefix: String) throws {
+        sink.batchEvents = try int(prefix + "batch-events", sink.batchEvents, 1...100_000)
+        sink.batchBytes = try int(prefix + "batch-bytes", sink.batchBytes, 4096...(64 << 20))
+        sink.concurrency = try int(prefix + "concurrency", sink.concurrency, 1...64)
+        sink.backoffInitialMilliseconds = try int64(prefix + "backoff-initial-ms", sink.backoffInitialMilliseconds, 1...3_600_000)
+        sink.backoffMaxMilliseconds = try int64(prefix + "backoff-max-ms", sink.backoffMaxMilliseconds, 1...3_600_000)
+    }
 
     func string(_ key: String, _ fallback: String) throws -> String {
         values[key] ?? fallback

@@ -87,30 +87,10 @@ public struct WickConfiguration: Sendable, Equatable {
     }
 
     // Replay
-    /// The central server, `http://HOST:PORT`; empty: no replay.
-    public var replayURL = ""
-    public var replayName = "central"
-    public var replayPublicKey = ""
-    public var replaySecretKey = ""
-    public var replayBatchEvents = 5000
-    public var replayBatchBytes = 3_500_000
-    public var replayGzip = true
-    public var replayConcurrency = 4
-    public var replayBackoffInitialMilliseconds: Int64 = 5000
-    public var replayBackoffMaxMilliseconds: Int64 = 30_000
-
-    public var replaySink: Replayer.Sink? {
-        guard !replayURL.isEmpty else { return nil }
-        var sink = Replayer.Sink(url: replayURL, publicKey: replayPublicKey, secretKey: replaySecretKey)
-        sink.name = replayName
-        sink.batchEvents = replayBatchEvents
-        sink.batchBytes = replayBatchBytes
-        sink.gzip = replayGzip
-        sink.concurrency = replayConcurrency
-        sink.backoffInitialMilliseconds = replayBackoffInitialMilliseconds
-        sink.backoffMaxMilliseconds = replayBackoffMaxMilliseconds
-        return sink
-    }
+    /// Where the log is replayed to: each sink with its name, kind, settings and cursor of its own.
+    /// The sinks `replay.sinks` names (each described by `sinks.<name>.*`), after the one the flat
+    /// `replay.url` keys describe, if set. Empty: no replay.
+    public var sinks: [Replayer.Sink] = []
 
     // Retention
     public var retentionMaxBytes: Int64 = 0

@@ -13,7 +13,7 @@ public struct DaemonMetrics: Sendable {
     /// What compaction has done since the daemon started.
     var compaction = Compactor.Report()
     var compactionBacklog: (segments: Int, bytes: UInt64) = (0, 0)
-    var replayer: Replayer?
+    var replayers: [Replayer] = []
     /// Local UDP ports, for the kernel's drop counters.
     let udpPorts: [Int]
     let startTime: Int64
@@ -127,23 +127,28 @@ public struct DaemonMetrics: Sendable {
         out.counter("wick_compaction_seconds_total", "Time spent compacting.", [([], compaction.seconds)])
         out.gauge("wick_compaction_backlog_segments", "Sealed raw segments the assembler has passed, not compacted yet.",
                   Double(compactionBacklog.segments))
-        if let replayer {
-            let sink = [("sink", replayer.sink.name)]
-            let statistics = replayer.statistics
-            out.counter("wick_replay_events_total", "Events the central server accepted (or refused for good).",
-                        [(sink, Double(statistics.events.load(ordering: .relaxed)))])
-            out.counter("wick_replay_batches_total", "Batches sent and accepted.", [(sink, Double(statistics.batches.load(ordering: .relaxed)))])
-            out.counter("wick_replay_raw_bytes_total", "NDJSON bytes of the events sent.", [(sink, Double(statistics.rawBytes.load(ordering: .relaxed)))])
-            out.counter("wick_replay_wire_bytes_total", "Bytes sent on the wire (after gzip).",
-                        [(sink, Double(statistics.wireBytes.load(ordering: .relaxed)))])
-            out.counter("wick_replay_retries_total", "Batches tried again (network errors, 429, 5xx).",
-                        [(sink, Double(statistics.retries.load(ordering: .relaxed)))])
-            out.counter("wick_replay_dead_letters_total", "Events the central server refused for good (kept in the dead-letter log).",
-                        [(sink, Double(statistics.deadLetters.load(ordering: .relaxed)))])
-            let position = statistics.position.load(ordering: .relaxed)
+        if !replayers.isEmpty {
+            func each(_ value: (Replayer) -> Double) -> [([(String, String)], Double)] {
+                replayers.map { ([("sink", $0.sink.name)], value($0)) }
+            }
             let durable = store.events.durableSequence
-            out.gauge("wick_replay_lag_records", "Durable events not yet accepted by the central server.",
-                      [(sink, Double(durable > position ? durable - position : 0))])
+            out.gauge("wick_replay_sink_info", "Each replay sink, with its kind.",
+                      replayers.map { ([("kind", $0.sink.kind.name), ("sink", $0.sink.name)], 1) })
+            out.counter("wick_replay_events_total", "Events the sink delivered (or refused for good).",
+                        each { Double($0.statistics.events.load(ordering: .relaxed)) })
+            out.counter("wick_replay_batches_total", "Batches delivered.", each { Double($0.statistics.batches.load(ordering: .relaxed)) })
+            out.counter("wick_replay_raw_bytes_total", "NDJSON bytes of the events delivered.",
+                        each { Double($0.statistics.rawBytes.load(ordering: .relaxed)) })
+            out.counter("wick_replay_wire_bytes_total", "Bytes the delivered batches took on the wire (after gzip) or on disk.",
+                        each { Double($0.statistics.wireBytes.load(ordering: .relaxed)) })
+            out.counter("wick_replay_retries_total", "Batches tried again (network errors, 429, 5xx, file errors).",
+                        each { Double($0.statistics.retries.load(ordering: .relaxed)) })
+            out.counter("wick_replay_dead_letters_total", "Events the sink refused for good (kept in the dead-letter log).",
+                        each { Double($0.statistics.deadLetters.load(ordering: .relaxed)) })
+            out.gauge("wick_replay_lag_records", "Durable events the sink has not delivered yet.", each {
+                let position = $0.statistics.position.load(ordering: .relaxed)
+                return Double(durable > position ? durable - position : 0)
+            })
         }
         return out.text
     }

@@ -97,9 +97,12 @@ extension StatsReport {
                 out += "\(value("wick_compaction_backlog_segments")) segments waiting\n"
             }
             for (labels, events) in sum("wick_replay_events_total") {
-                out += "replay \(labels): \(events) events accepted, lag \(value("wick_replay_lag_records" + labels)) records, "
+                let sink = labels.dropFirst("{sink=".count).dropLast()
+                let kind = metrics.keys.first { $0.hasPrefix("wick_replay_sink_info{kind=") && $0.hasSuffix(",sink=\(sink)}") }
+                    .map { $0.dropFirst("wick_replay_sink_info{kind=".count).prefix { $0 != "," } } ?? "?"
+                out += "replay to \(sink) (\(kind)): \(events) events delivered, lag \(value("wick_replay_lag_records" + labels)) records, "
                 out += "\(value("wick_replay_retries_total" + labels)) retries, \(value("wick_replay_dead_letters_total" + labels)) refused, "
-                out += "\(value("wick_replay_wire_bytes_total" + labels)) bytes sent\n"
+                out += "\(value("wick_replay_wire_bytes_total" + labels)) bytes \(kind == "file" ? "written" : "sent")\n"
             }
         }
         let totals = inspection.totals

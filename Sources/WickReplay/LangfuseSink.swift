@@ -1,0 +1,99 @@
+import WickJSON
+
+/// The `langfuse` kind: Langfuse's batch ingestion API (`POST /api/public/ingestion`), served by
+/// another Wick or a Langfuse server. A batch goes as `{"batch":[…]}` of the events as they came,
+/// gzip-compressed unless told otherwise, with Basic auth. A 2xx delivers it; the 207's `errors`
+/// with a 4xx status are refusals for good, any with 429 or 5xx send the whole batch again (the
+/// receiver deduplicates by event id). Network errors, 429 and 5xx answers are retried.
+public struct LangfuseSink: ReplayTransport {
+    public struct Configuration: Sendable, Equatable {
+        /// `http://HOST:PORT` (plus a path prefix, if the server has one). No TLS yet.
+        public var url: String
+        public var publicKey: String
+        public var secretKey: String
+        public var compression: Compression = .gzip
+        /// Longest wait for each send and each read of a request.
+        public var timeoutMilliseconds = 30_000
+
+        public init(url: String, publicKey: String, secretKey: String) {
+            self.url = url
+            self.publicKey = publicKey
+            self.secretKey = secretKey
+        }
+
+        /// HOST:PORT and the path prefix of `url`; nil unless it is plain http with a host.
+        public var target: (address: String, prefix: String)? {
+            guard url.hasPrefix("http://") else { return nil }
+            let rest = url.dropFirst(7)
+            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+            var prefix = String(rest[slash...])
+            while prefix.hasSuffix("/") { prefix.removeLast() }
+            let address = String(rest[..<slash])
+            guard !address.isEmpty, !address.hasPrefix(":") else { return nil }
+            return address.contains(":") ? (address, prefix) : (address + ":80", prefix)
+        }
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public func prepare(storedCursor: UInt64?) throws -> UInt64 {
+        guard configuration.target != nil else {
+            throw PlainHTTP.Failure(description: "\(configuration.url) is not http://HOST:PORT (https is not supported yet)")
+        }
+        return storedCursor ?? 0
+    }
+
+    public func send(_ batch: ReplayBatch) -> ReplayOutcome {
+        guard let target = configuration.target else { return .retry("bad url \(configuration.url)") }
+        var wire = Self.body(batch)
+        var headers = [("Authorization", PlainHTTP.basicAuthorization(configuration.publicKey, configuration.secretKey)),
+                       ("Content-Type", "application/json"), ("User-Agent", "wick-replay")]
+        if configuration.compression == .gzip, let compressed = PlainHTTP.gzip(wire) {
+            wire = compressed
+            headers.append(("Content-Encoding", "gzip"))
+        }
+        let response: PlainHTTP.Response
+        do {
+            response = try PlainHTTP.request(target.address, method: "POST", path: target.prefix + "/api/public/ingestion",
+                                             headers: headers, body: wire, timeoutMilliseconds: configuration.timeoutMilliseconds)
+        } catch {
+            return .retry(error.description)
+        }
+        guard (200...299).contains(response.status) else {
+            return .retry("HTTP \(response.status): \(response.body.prefix(200))")
+        }
+        guard let answer = try? JSONValue.parse(response.body) else { return .delivered(wireBytes: wire.count) }
+        var refused: [ReplayRefusal] = []
+        for error in answer["errors"]?.arrayValue ?? [] {
+            let status = error["status"]?.numberValue?.int64Value ?? 500
+            if status == 429 || status >= 500 { return .retry("event \(error["id"]?.stringValue ?? "?"): HTTP \(status)") }
+            let reason = [error["error"]?.stringValue, error["message"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
+            if let id = error["id"]?.stringValue, let index = batch.index(ofEventID: id) {
+                refused.append(ReplayRefusal(index: index, reason: reason))
+            }
+        }
+        return .delivered(wireBytes: wire.count, refused: refused)
+    }
+
+    /// `{"batch":[…],"metadata":{…}}` of the events as they came.
+    static func body(_ batch: ReplayBatch) -> [UInt8] {
+        var out: [UInt8] = Array(#"{"batch":["#.utf8)
+        out.reserveCapacity(batch.payloadBytes + batch.count + 64)
+        for index in batch.indices {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: batch.payload(index))
+        }
+        out.append(contentsOf: Array(#"],"metadata":{"sdk_name":"wick-replay"}}"#.utf8))
+        return out
+    }
+}
+
+/// How a kind compresses what it sends.
+public enum Compression: String, Sendable, Equatable, CaseIterable {
+    case none
+    case gzip
+}
