@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "WickReplay",
             dependencies: [
-                "WickJSON", "WickStore", "CWickLinux",
+                "WickJSON", "WickModel", "WickOTLP", "WickStore", "CWickLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -150,6 +150,8 @@ let package = Package(
             dependencies: ["WickPipeline", "WickModel", "WickStore", "WickJSON"],
             path: "Benchmarks/TraceBench"
         ),
+
+        .executableTarget(name: "OTLPBench", dependencies: ["WickOTLP", "WickIngest", "WickJSON", "WickStore"], path: "Benchmarks/OTLPBench"),
 
         // Spawned by the crash tests, killed with SIGKILL mid-write.
         .executableTarget(

@@ -95,7 +95,9 @@ public final class Daemon: Sendable {
                  ingest: IngestServer, assembler: Assembler, compactor: Compactor, group: MultiThreadedEventLoopGroup,
                  logger: Logger) {
         self.compactor = compactor
-        replayers = options.configuration.sinks.map { Replayer(store: store, sink: $0, logger: logger) }
+        replayers = options.configuration.sinks.map {
+            Replayer(store: store, sink: $0, logger: logger, traces: StoreTraces(store: store), version: Daemon.version)
+        }
         self.options = options
         self.store = store
         self.counters = counters

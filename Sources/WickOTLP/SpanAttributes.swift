@@ -71,14 +71,19 @@ extension OTLPValue {
         }
     }
 
-    /// A string that holds JSON (the SDKs serialise input, output and metadata) parsed; any other
-    /// value, or a string that is not JSON, as `json`.
+    /// A string that holds JSON (the SDKs serialise input, output and metadata) as that JSON; any
+    /// other value, or a string that is not JSON, as `json`. Strings, arrays and objects stay
+    /// validated text (`JSONValue.raw`), so a prompt is copied into the event, not rebuilt.
     var parsed: JSONValue {
         guard case .string(let string) = self, let first = string.utf8.first(where: { $0 != 0x20 && $0 != 0x0A }) else { return json }
         switch first {
         case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"),
              UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-            return (try? JSONValue.parse(string)) ?? .string(string)
+            var text = string
+            let value = text.withUTF8 { utf8 in
+                try? JSONValue.parse(UnsafeRawBufferPointer(utf8), deferringAbove: 0, fromDepth: 0)
+            }
+            return value ?? .string(string)
         default:
             return .string(string)
         }
@@ -128,14 +133,26 @@ extension Substring {
     }
 }
 
-/// FNV-1a, 64 bits: a short, stable fingerprint of an event body for its id (not a security hash).
-enum FNV1a {
+/// A 64-bit fingerprint of an event body for its id: stable across runs and machines, not a
+/// security hash. Eight bytes a step (an FNV-style multiply and a xor-shift), since bodies carry
+/// whole prompts.
+enum BodyHash {
     static func hash(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
+        bytes.withUnsafeBytes { raw in
+            var index = 0
+            while index + 8 <= raw.count {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                hash = (hash ^ word) &* 0x0000_0100_0000_01B3
+                hash ^= hash >> 29
+                index += 8
+            }
+            while index < raw.count {
+                hash = (hash ^ UInt64(raw[index])) &* 0x0000_0100_0000_01B3
+                index += 1
+            }
         }
-        return hash
+        hash ^= hash >> 32
+        return hash &* 0x9E37_79B9_7F4A_7C15
     }
 }

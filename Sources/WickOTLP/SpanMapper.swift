@@ -21,26 +21,87 @@ public enum SpanMapper {
     /// `now` (µs since the epoch) stands in for spans without start or end time.
     public static func events(_ export: OTLPExport, now: Int64) -> [JSONValue] {
         var events: [JSONValue] = []
-        events.reserveCapacity(export.spanCount * 2)
-        var tracesSeen = Set<String>()
-        for resourceSpans in export.resourceSpans {
-            let resource = SpanAttributes(resourceSpans.resource)
-            for scopeSpans in resourceSpans.scopeSpans {
-                for span in scopeSpans.spans {
-                    let mapped = MappedSpan(span, scope: scopeSpans.scope, resource: resource, now: now)
-                    if let trace = mapped.traceEvent(firstInExport: tracesSeen.insert(mapped.traceID).inserted) {
-                        events.append(trace)
-                    }
-                    events.append(mapped.observationEvent())
-                }
-            }
+        map(export, now: now) { event in
+            // Only tests and tools want values; the endpoint takes `batch`'s bytes.
+            let body = (try? JSONValue.parse(event.body)) ?? .null
+            events.append(.object(["id": .string(event.id), "type": .string(event.type), "timestamp": .string(event.timestamp),
+                                   "body": body]))
         }
         return events
     }
 
-    /// `events` as a `{"batch":[…]}` body for the ingestion path.
+    /// `events` as a `{"batch":[…]}` body for the ingestion path, written directly: each body is
+    /// serialised once, for its id's hash and the batch both.
     public static func batch(_ export: OTLPExport, now: Int64) -> [UInt8] {
-        JSONValue.object(["batch": .array(events(export, now: now))]).serialized()
+        var out: [UInt8] = Array(#"{"batch":["#.utf8)
+        var first = true
+        map(export, now: now) { event in
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: #"{"id":"#.utf8)
+            JSONWriter.writeString(event.id, to: &out)
+            out.append(contentsOf: #","type":""#.utf8)
+            out.append(contentsOf: event.type.utf8)
+            out.append(contentsOf: #"","timestamp":""#.utf8)
+            out.append(contentsOf: event.timestamp.utf8)
+            out.append(contentsOf: #"","body":"#.utf8)
+            out.append(contentsOf: event.body)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
+    }
+
+    private static func map(_ export: OTLPExport, now: Int64, _ emit: (MappedEvent) -> Void) {
+        var tracesSeen = Set<String>()
+        for resourceSpans in export.resourceSpans {
+            let resource = SpanResource(resourceSpans.resource)
+            for scopeSpans in resourceSpans.scopeSpans {
+                let scope = SpanScope(scopeSpans.scope)
+                for span in scopeSpans.spans {
+                    let mapped = MappedSpan(span, scope: scope, resource: resource, now: now)
+                    if let trace = mapped.traceEvent(firstInExport: tracesSeen.insert(mapped.traceID).inserted) {
+                        emit(trace)
+                    }
+                    emit(mapped.observationEvent())
+                }
+            }
+        }
+    }
+}
+
+/// One mapped event: its body already serialised.
+private struct MappedEvent {
+    var id: String
+    var type: String
+    var timestamp: String
+    var body: [UInt8]
+}
+
+/// A resource's attributes, looked up by key and, once, as the `resourceAttributes` metadata.
+private struct SpanResource {
+    let attributes: SpanAttributes
+    let metadata: JSONValue?
+
+    init(_ attributes: [OTLPAttribute]) {
+        self.attributes = SpanAttributes(attributes)
+        metadata = attributes.isEmpty ? nil : .object(JSONObject(attributes.map { ($0.key, $0.value.parsed) }))
+    }
+}
+
+/// A scope, and once its `scope` metadata.
+private struct SpanScope {
+    let scope: OTLPScope
+    let metadata: JSONValue
+
+    init(_ scope: OTLPScope) {
+        self.scope = scope
+        var object: JSONObject = ["name": .string(scope.name)]
+        if !scope.version.isEmpty { object["version"] = .string(scope.version) }
+        if !scope.attributes.isEmpty {
+            object["attributes"] = .object(JSONObject(scope.attributes.map { ($0.key, $0.value.parsed) }))
+        }
+        metadata = .object(object)
     }
 }
 
@@ -55,8 +116,12 @@ private let traceLevelKeys: Set<String> = [
 private struct MappedSpan {
     let span: OTLPSpan
     let scope: OTLPScope
+    let scopeMetadata: JSONValue
+    let resourceMetadata: JSONValue?
     let attributes: SpanAttributes
     let resource: SpanAttributes
+    /// Input and output, read once for the observation and (a root's) trace.
+    let io: SpanIO
     let start: Timestamp
     let end: Timestamp
     let isRoot: Bool
@@ -65,12 +130,15 @@ private struct MappedSpan {
     let observationID: String
     let parentID: String?
 
-    init(_ span: OTLPSpan, scope: OTLPScope, resource: SpanAttributes, now: Int64) {
+    init(_ span: OTLPSpan, scope: SpanScope, resource: SpanResource, now: Int64) {
         self.span = span
-        self.scope = scope
-        self.resource = resource
+        self.scope = scope.scope
+        scopeMetadata = scope.metadata
+        resourceMetadata = resource.metadata
+        self.resource = resource.attributes
         let attributes = SpanAttributes(span.attributes)
         self.attributes = attributes
+        io = SpanIO(span, attributes)
         traceID = attributes.string(WickAttributes.traceID) ?? span.traceID
         observationID = attributes.string(WickAttributes.observationID) ?? span.spanID
         parentID = span.parentSpanID.map { attributes.string(WickAttributes.parentObservationID) ?? $0 }
@@ -89,10 +157,10 @@ private struct MappedSpan {
         span.attributes.contains { traceLevelKeys.contains($0.key) || $0.key.hasPrefix("langfuse.trace.metadata.") }
     }
 
-    private func envelope(id: String, type: String, body: JSONObject) -> JSONValue {
-        let body = JSONValue.object(body)
-        let hash = Hex.encode(withUnsafeBytes(of: FNV1a.hash(body.serialized()).bigEndian) { Array($0) })
-        return .object(["id": .string("\(id)-\(hash)"), "type": .string(type), "timestamp": .string(start.iso8601), "body": body])
+    private func envelope(id: String, type: String, body: JSONObject) -> MappedEvent {
+        let bytes = JSONValue.object(body).serialized()
+        let hash = Hex.encode(withUnsafeBytes(of: BodyHash.hash(bytes).bigEndian) { Array($0) })
+        return MappedEvent(id: "\(id)-\(hash)", type: type, timestamp: start.iso8601, body: bytes)
     }
 
     private var environment: String? {
@@ -102,7 +170,7 @@ private struct MappedSpan {
 
     // MARK: The trace
 
-    func traceEvent(firstInExport: Bool) -> JSONValue? {
+    func traceEvent(firstInExport: Bool) -> MappedEvent? {
         let id = "otel-\(span.traceID)-\(span.spanID)-trace"
         let timestamp = attributes.string(WickAttributes.traceTimestamp).flatMap { Timestamp(iso8601: $0) } ?? start
         var body: JSONObject = ["id": .string(traceID), "timestamp": .string(timestamp.iso8601)]
@@ -135,15 +203,13 @@ private struct MappedSpan {
             : attributes.string("langfuse.version") ?? resource.string("service.version") {
             body["version"] = .string(version)
         }
-        var io = SpanIO(span, attributes)
         let input = attributes["langfuse.trace.input"]?.parsed ?? (isRoot && !isWickExport ? io.input : nil)
         let output = attributes["langfuse.trace.output"]?.parsed ?? (isRoot && !isWickExport ? io.output : nil)
         if let input { body["input"] = input }
         if let output { body["output"] = output }
         var metadata = traceMetadata
         if isRoot {
-            io.consumed.formUnion(["langfuse.trace.input", "langfuse.trace.output"])
-            addContext(to: &metadata, consumed: io.consumed)
+            addContext(to: &metadata, consumed: io.consumed.union(["langfuse.trace.input", "langfuse.trace.output"]))
         }
         if !metadata.isEmpty { body["metadata"] = .object(metadata) }
         return envelope(id: id, type: "trace-create", body: body)
@@ -167,15 +233,8 @@ private struct MappedSpan {
             }
             if !rest.isEmpty { metadata["attributes"] = .object(JSONObject(rest.map { ($0.key, $0.value.parsed) })) }
         }
-        if !resource.ordered.isEmpty {
-            metadata["resourceAttributes"] = .object(JSONObject(resource.ordered.map { ($0.key, $0.value.parsed) }))
-        }
-        var scopeObject: JSONObject = ["name": .string(scope.name)]
-        if !scope.version.isEmpty { scopeObject["version"] = .string(scope.version) }
-        if !scope.attributes.isEmpty {
-            scopeObject["attributes"] = .object(JSONObject(scope.attributes.map { ($0.key, $0.value.parsed) }))
-        }
-        metadata["scope"] = .object(scopeObject)
+        if let resourceMetadata { metadata["resourceAttributes"] = resourceMetadata }
+        metadata["scope"] = scopeMetadata
     }
 
     // MARK: The observation
@@ -184,7 +243,7 @@ private struct MappedSpan {
         attributes.string("gen_ai.tool.name", "genkit:name", "logfire.msg", "ai.toolCall.name") ?? span.name
     }
 
-    func observationEvent() -> JSONValue {
+    func observationEvent() -> MappedEvent {
         let type = ObservationTypeDecision.type(of: span, attributes: attributes, scope: scope, resource: resource)
         var body: JSONObject = ["id": .string(observationID), "traceId": .string(traceID), "startTime": .string(start.iso8601)]
         if !isWickExport || !span.name.isEmpty { body["name"] = .string(observationName) }
@@ -204,7 +263,6 @@ private struct MappedSpan {
             ?? (span.statusMessage.isEmpty || isWickExport ? nil : span.statusMessage) {
             body["statusMessage"] = .string(message)
         }
-        let io = SpanIO(span, attributes)
         if let input = io.input { body["input"] = input }
         if let output = io.output { body["output"] = output }
         if type.isGenerationLike && !isAgentOperation { addGeneration(to: &body) }

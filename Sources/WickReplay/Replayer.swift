@@ -21,12 +21,15 @@ public final class Replayer: Service, Sendable {
             case langfuse(LangfuseSink.Configuration)
             /// NDJSON appended to a file.
             case file(FileSink.Configuration)
+            /// OTLP/HTTP protobuf: a Langfuse server, a Wick, or any OpenTelemetry backend.
+            case otlp(OTLPSink.Configuration)
 
             /// The kind's name in the configuration (`sinks.<name>.kind`).
             public var name: String {
                 switch self {
                 case .langfuse: "langfuse"
                 case .file: "file"
+                case .otlp: "otlp"
                 }
             }
         }
@@ -59,12 +62,16 @@ public final class Replayer: Service, Sendable {
 
         public static func cursor(_ name: String) -> String { "replay." + name }
 
-        /// The transport of this sink's kind.
-        public func transport(directory: DataDirectory, logger: Logger) -> any ReplayTransport {
+        /// The transport of this sink's kind. The `otlp` kind sends whole traces and reads them from
+        /// `traces` (nil: not available here, the kind refuses to start).
+        public func transport(directory: DataDirectory, logger: Logger, traces: (any ReplayTraceSource)? = nil,
+                              version: String = "") -> any ReplayTransport {
             switch kind {
             case .langfuse(let configuration): LangfuseSink(configuration)
             case .file(let configuration):
                 FileSink(configuration, statePath: FileSink.statePath(directory: directory, sink: name), logger: logger)
+            case .otlp(let configuration):
+                OTLPSink(configuration, traces: traces, version: version)
             }
         }
     }
@@ -91,8 +98,9 @@ public final class Replayer: Service, Sendable {
     /// Set once the transport is prepared and the cursor is known.
     private let started = Atomic<Bool>(false)
 
-    public convenience init(store: DataStore, sink: Sink, logger: Logger) {
-        self.init(store: store, sink: sink, transport: sink.transport(directory: store.directory, logger: logger), logger: logger)
+    public convenience init(store: DataStore, sink: Sink, logger: Logger, traces: (any ReplayTraceSource)? = nil, version: String = "") {
+        self.init(store: store, sink: sink,
+                  transport: sink.transport(directory: store.directory, logger: logger, traces: traces, version: version), logger: logger)
     }
 
     /// A replayer over any transport (a kind not in `Sink.Kind`, or a test's).

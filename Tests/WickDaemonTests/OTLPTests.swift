@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WickDaemon
+import WickIngest
 import WickJSON
 import WickTestSupport
 
@@ -188,5 +189,101 @@ import WickTestSupport
         // Sending the same export again (an exporter's retry) changes nothing: same event ids.
         #expect(try post(Array(span(first, "plain").utf8)).status == 200)
         #expect(try daemon.trace(first)["observations"]?.arrayValue?.count == 1)
+    }
+}
+
+/// Wick → `otlp` sink → a second Wick's OTLP endpoint: the central rebuilds the same traces.
+@Suite(.serialized) struct OTLPSinkTests {
+    @Test func anOTLPSinkIntoASecondWickGivesTheSameTrees() async throws {
+        let temp = TemporaryDirectory("wos")
+        let central = temp.file("central")
+        let edge = temp.file("edge")
+        let port = try ReplayTests.freePort()
+        let centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
+        defer { centralDaemon.kill(SIGTERM) }
+        let (centralKey, centralSecret) = try LangfuseAPITests.createKeys(project: "fleet", data: central)
+        // Small batches: most traces fall into several, so they are sent again as they grow.
+        try """
+            replay:
+              sinks: [central]
+            sinks:
+              central:
+                kind: otlp
+                url: http://127.0.0.1:\(port)
+                public-key: \(centralKey)
+                secret-key: \(centralSecret)
+                batch-events: 40
+                backoff-initial-ms: 20
+                backoff-max-ms: 200
+            """.write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
+        let edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
+        defer { edgeDaemon.kill(SIGTERM) }
+        let (edgeKey, edgeSecret) = try LangfuseAPITests.createKeys(project: "default", data: edge)
+
+        let input = try corpus(traces: 30, seed: 21)
+        _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
+                                                        acknowledged: true))
+        var stats = ""
+        #expect(waitUntil(.seconds(60)) {
+            stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
+            return stats.contains(#/replay to central \(otlp\): \d+ events delivered, lag 0 records, \d+ retries, 0 refused/#)
+        }, "\(stats)")
+
+        let traceIDs = Set(input.split(separator: 0x0A).compactMap { line -> String? in
+            let event = try? JSONValue.parse(Array(line))
+            return event?["type"]?.stringValue == "trace-create" ? event?["body"]?["id"]?.stringValue : nil
+        })
+        #expect(traceIDs.count == 30)
+        func read(_ address: String, _ auth: (String, String), _ id: String) throws -> JSONValue {
+            let response = try MetricsClient.request(address, method: "GET", path: "/api/public/traces/\(id)", headers: [auth])
+            #expect(response.status == 200, "\(id): \(response.body)")
+            return try JSONValue.parse(response.body)
+        }
+        let edgeAddress = try #require(edgeDaemon.announcement.http)
+        let centralAddress = try #require(centralDaemon.announcement.http)
+        var observations = 0
+        var scores = 0
+        for id in traceIDs.sorted() {
+            let a = try read(edgeAddress, LangfuseAPITests.basic(edgeKey, edgeSecret), id)
+            let b = try read(centralAddress, LangfuseAPITests.basic(centralKey, centralSecret), id)
+            for field in ["id", "name", "timestamp", "userId", "sessionId", "tags", "input", "output", "metadata", "release",
+                          "version", "environment", "public", "totalCost"] {
+                #expect(a[field] == b[field], "trace \(id) \(field): \(a[field]?.description ?? "nil") vs \(b[field]?.description ?? "nil")")
+            }
+            let left = OTLPTests.byID(a["observations"])
+            let right = OTLPTests.byID(b["observations"])
+            #expect(Set(left.keys) == Set(right.keys), "trace \(id): observations")
+            for (observation, x) in left {
+                for field in ["type", "name", "parentObservationId", "startTime", "endTime", "completionStartTime", "model",
+                              "modelParameters", "usageDetails", "costDetails", "calculatedTotalCost", "input", "output",
+                              "metadata", "level", "statusMessage", "version", "promptName", "promptVersion"] {
+                    #expect(x[field] == right[observation]?[field],
+                            "observation \(observation) \(field): \(x[field]?.description ?? "nil") vs \(right[observation]?[field]?.description ?? "nil")")
+                }
+            }
+            observations += left.count
+            let edgeScores = OTLPTests.byID(a["scores"])
+            let centralScores = OTLPTests.byID(b["scores"])
+            #expect(Set(edgeScores.keys) == Set(centralScores.keys), "trace \(id): scores")
+            for (score, x) in edgeScores {
+                for field in ["name", "value", "stringValue", "dataType", "observationId", "comment", "timestamp"] {
+                    #expect(x[field] == centralScores[score]?[field], "score \(score) \(field)")
+                }
+            }
+            scores += edgeScores.count
+        }
+        #expect(observations > 60 && scores > 0)
+        // The central got the traces as spans (event ids from the OTLP mapping), the scores as they came.
+        let exported = try run(builtExecutable("wick"), ["export", "--data-dir", central]).output.split(separator: "\n")
+        let ids = exported.compactMap { try? JSONValue.parse(String($0))["id"]?.stringValue }
+        #expect(ids.filter { $0.hasPrefix("otel-") }.count >= observations)
+        #expect(ids.filter { !$0.hasPrefix("otel-") }.count == scores)
+    }
+}
+
+extension OTLPTests {
+    static func byID(_ list: JSONValue?) -> [String: JSONValue] {
+        Dictionary((list?.arrayValue ?? []).compactMap { item in item["id"]?.stringValue.map { ($0, item) } },
+                   uniquingKeysWith: { first, _ in first })
     }
 }

@@ -34,10 +34,11 @@ extension WickConfiguration {
     ]
 
     /// The keys of each sink named in `replay.sinks`, under `sinks.<name>.`: what every kind shares,
-    /// then the `langfuse` kind's, then the `file` kind's.
+    /// then the `langfuse` kind's (which the `otlp` kind shares), the `otlp` kind's own, the `file` kind's.
     public static let sinkKeys: [String] = [
         "kind", "batch-events", "batch-bytes", "concurrency", "backoff-initial-ms", "backoff-max-ms", "compression",
         "url", "public-key", "secret-key", "timeout-ms",
+        "traces-path", "scores-path",
         "path", "rotate-bytes",
     ]
 
@@ -190,12 +191,13 @@ private struct ValueReader {
     private func sink(_ name: String) throws -> Replayer.Sink {
         let prefix = "sinks.\(name)."
         guard values[prefix + "kind"] != nil else {
-            throw ConfigurationError(key: prefix + "kind", message: "sink \(name) needs a kind: langfuse or file")
+            throw ConfigurationError(key: prefix + "kind", message: "sink \(name) needs a kind: langfuse, otlp or file")
         }
-        let kindName = try choice(prefix + "kind", "", ["langfuse", "file"])
-        let own: [String: [String]] = ["langfuse": ["url", "public-key", "secret-key", "timeout-ms"], "file": ["path", "rotate-bytes"]]
+        let kindName = try choice(prefix + "kind", "", ["langfuse", "otlp", "file"])
+        let http = ["url", "public-key", "secret-key", "timeout-ms"]
+        let own: [String: [String]] = ["langfuse": http, "otlp": http + ["traces-path", "scores-path"], "file": ["path", "rotate-bytes"]]
         for (other, keys) in own where other != kindName {
-            for key in keys where values[prefix + key] != nil {
+            for key in keys where values[prefix + key] != nil && !(own[kindName] ?? []).contains(key) {
                 throw ConfigurationError(key: prefix + key, message: "not a setting of a \(kindName) sink (it is one of a \(other) sink)")
             }
         }
@@ -217,6 +219,27 @@ private struct ValueReader {
             langfuse.compression = Compression(rawValue: compression) ?? .gzip
             langfuse.timeoutMilliseconds = try int(prefix + "timeout-ms", langfuse.timeoutMilliseconds, 100...3_600_000)
             sink = Replayer.Sink(name: name, kind: .langfuse(langfuse))
+        case "otlp":
+            guard let url = values[prefix + "url"], !url.isEmpty else {
+                throw ConfigurationError(key: prefix + "url", message: "an otlp sink needs the receiver's URL, http://HOST:PORT")
+            }
+            var otlp = OTLPSink.Configuration(url: url, publicKey: try string(prefix + "public-key", ""),
+                                              secretKey: try string(prefix + "secret-key", ""))
+            guard LangfuseSink.Configuration(url: url, publicKey: "", secretKey: "").target != nil else {
+                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
+            }
+            let compression = try choice(prefix + "compression", "gzip", Compression.allCases.map(\.rawValue))
+            otlp.compression = Compression(rawValue: compression) ?? .gzip
+            otlp.timeoutMilliseconds = try int(prefix + "timeout-ms", otlp.timeoutMilliseconds, 100...3_600_000)
+            for (key, fallback) in [("traces-path", otlp.tracesPath), ("scores-path", otlp.scoresPath)] {
+                let path = try string(prefix + key, fallback)
+                guard path.isEmpty ? key == "scores-path" : path.hasPrefix("/") else {
+                    throw ConfigurationError(key: prefix + key, message: "\(path.isEmpty ? "empty" : path) is not a path starting with /"
+                                             + (key == "scores-path" ? " (or empty: send no scores)" : ""))
+                }
+                if key == "traces-path" { otlp.tracesPath = path } else { otlp.scoresPath = path }
+            }
+            sink = Replayer.Sink(name: name, kind: .otlp(otlp))
         default:
             guard let path = values[prefix + "path"], !path.isEmpty else {
                 throw ConfigurationError(key: prefix + "path", message: "a file sink needs the path of the file it appends to")
