@@ -207,6 +207,16 @@ import WickTestSupport
         (["replay.sinks": "a,a", "sinks.a.kind": "file", "sinks.a.path": "/x"], "replay.sinks"),
         (["replay.url": "http://c:3000", "replay.sinks": "central", "sinks.central.kind": "file", "sinks.central.path": "/x"], "replay.sinks"),
         (["replay.url": "http://c:3000", "replay.name": "the central"], "replay.name"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp"], "sinks.o.url"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "https://c:4318"], "sinks.o.url"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "http://c:4318", "sinks.o.path": "/x"], "sinks.o.path"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "http://c:4318", "sinks.o.traces-path": "v1/traces"],
+         "sinks.o.traces-path"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "http://c:4318", "sinks.o.traces-path": ""], "sinks.o.traces-path"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "http://c:4318", "sinks.o.scores-path": "ingest"],
+         "sinks.o.scores-path"),
+        (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "http://c:3000", "sinks.a.public-key": "p",
+          "sinks.a.secret-key": "s", "sinks.a.scores-path": "/x"], "sinks.a.scores-path"),
     ])
     func badSinksAreRefusedNamingTheirKey(_ flags: [String: String], _ key: String) async throws {
         do {
@@ -216,6 +226,19 @@ import WickTestSupport
             #expect(error.key == key, "\(error)")
             #expect(error.description.contains(key))
         }
+    }
+
+    @Test func anOTLPSinkNeedsOnlyAURLAndTakesItsPaths() async throws {
+        let bare = try await WickConfiguration.load(file: nil, flags: [
+            "replay.sinks": "otel", "sinks.otel.kind": "otlp", "sinks.otel.url": "http://collector:4318",
+            "sinks.otel.traces-path": "/v1/traces", "sinks.otel.scores-path": "",
+        ], environment: [:])
+        guard case .otlp(let otlp)? = bare.sinks.first?.kind else {
+            Issue.record("not an otlp sink: \(bare.sinks)")
+            return
+        }
+        #expect(otlp.tracesPath == "/v1/traces" && otlp.scoresPath.isEmpty && otlp.publicKey.isEmpty && otlp.compression == .gzip)
+        #expect(bare.sinks.first?.concurrency == 4)
     }
 
     /// A sink dropped from the config leaves its cursor holding raw segments: the daemon says so at
