@@ -281,6 +281,59 @@ import WickTestSupport
     }
 }
 
+extension OTLPSinkTests {
+    /// A backend that takes spans only: scores have no OTLP form, so they are refused into the
+    /// dead-letter log, counted, while the traces still go.
+    @Test func withoutAScoresPathScoresAreDeadLetteredNotDropped() async throws {
+        let temp = TemporaryDirectory("wsn")
+        let central = temp.file("central")
+        let edge = temp.file("edge")
+        let port = try ReplayTests.freePort()
+        let centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
+        defer { centralDaemon.kill(SIGTERM) }
+        let (key, secret) = try LangfuseAPITests.createKeys(project: "fleet", data: central)
+        try """
+            replay:
+              sinks: [spans]
+            sinks:
+              spans:
+                kind: otlp
+                url: http://127.0.0.1:\(port)
+                public-key: \(key)
+                secret-key: \(secret)
+                scores-path: ""
+                backoff-initial-ms: 20
+            """.write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
+        let edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
+        defer { edgeDaemon.kill(SIGTERM) }
+        let input = try corpus(traces: 10, seed: 8)
+        let scoreCount = input.split(separator: 0x0A).filter { line in
+            (try? JSONValue.parse(Array(line)))?["type"]?.stringValue == "score-create"
+        }.count
+        #expect(scoreCount > 0)
+        _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
+                                                        acknowledged: true))
+        var stats = ""
+        #expect(waitUntil(.seconds(60)) {
+            stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
+            return stats.contains(#/replay to spans \(otlp\): \d+ events delivered, lag 0 records/#)
+        }, "\(stats)")
+        #expect(stats.contains("\(scoreCount) refused"), "\(stats)")
+        // Dead letters are written by their own group commit: wait for it.
+        var rejects: [Substring] = []
+        #expect(waitUntil(.seconds(10)) {
+            rejects = ((try? run(builtExecutable("wick"), ["rejects", "--reason", "replay_rejected", "--json", "--limit", "1000",
+                                                           "--data-dir", edge]).output) ?? "").split(separator: "\n")
+            return rejects.count >= scoreCount
+        })
+        #expect(rejects.count == scoreCount)
+        #expect(rejects.allSatisfy { $0.contains("otlp_no_span_form") })
+        // The traces went all the same.
+        let exported = try run(builtExecutable("wick"), ["export", "--data-dir", central]).output
+        #expect(exported.contains("otel-") && !exported.contains("score-create"))
+    }
+}
+
 extension OTLPTests {
     static func byID(_ list: JSONValue?) -> [String: JSONValue] {
         Dictionary((list?.arrayValue ?? []).compactMap { item in item["id"]?.stringValue.map { ($0, item) } },
