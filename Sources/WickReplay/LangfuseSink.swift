@@ -66,7 +66,14 @@ public struct LangfuseSink: ReplayTransport {
         guard (200...299).contains(response.status) else {
             return .retry("HTTP \(response.status): \(response.body.prefix(200))")
         }
-        guard let answer = try? JSONValue.parse(response.body) else { return .delivered(wireBytes: wire.count) }
+        return Self.outcome(of: response.body, for: batch, wireBytes: wire.count)
+    }
+
+    /// What a 2xx answer of the batch ingestion API says of `batch`: its 207 `errors` with a 4xx
+    /// status are refusals for good, any with 429 or 5xx send the whole batch again (the receiver
+    /// deduplicates by event id).
+    static func outcome(of answer: String, for batch: ReplayBatch, wireBytes: Int) -> ReplayOutcome {
+        guard let answer = try? JSONValue.parse(answer) else { return .delivered(wireBytes: wireBytes) }
         var refused: [ReplayRefusal] = []
         for error in answer["errors"]?.arrayValue ?? [] {
             let status = error["status"]?.numberValue?.int64Value ?? 500
@@ -76,7 +83,7 @@ public struct LangfuseSink: ReplayTransport {
                 refused.append(ReplayRefusal(index: index, reason: reason))
             }
         }
-        return .delivered(wireBytes: wire.count, refused: refused)
+        return .delivered(wireBytes: wireBytes, refused: refused)
     }
 
     /// `{"batch":[…],"metadata":{…}}` of the events as they came.

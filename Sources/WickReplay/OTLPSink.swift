@@ -132,25 +132,20 @@ public struct OTLPSink: ReplayTransport {
                 ReplayRefusal(index: $0, reason: "otlp_no_span_form: scores, SDK logs and traces without observations have no OTLP form, and the sink has no scores-path")
             })
         }
-        var body: [UInt8] = Array(#"{"batch":["#.utf8)
-        for (n, index) in plan.raw.enumerated() {
-            if n > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: batch.payload(index))
+        var raw = ReplayBatch(range: batch.range)
+        for index in plan.raw {
+            let event = batch[index]
+            raw.append(sequence: event.sequence, receiveTime: event.receiveTime, project: event.project, payload: event.payload)
         }
-        body.append(contentsOf: Array(#"],"metadata":{"sdk_name":"wick-replay"}}"#.utf8))
-        switch post(target, path: configuration.scoresPath, body: body, contentType: "application/json") {
+        switch post(target, path: configuration.scoresPath, body: LangfuseSink.body(raw), contentType: "application/json") {
         case .failure(let reason): return .retry(reason.description)
         case .success(let (bytes, answer)):
-            var refused: [ReplayRefusal] = []
-            for error in (try? JSONValue.parse(answer))?["errors"]?.arrayValue ?? [] {
-                let status = error["status"]?.numberValue?.int64Value ?? 500
-                if status == 429 || status >= 500 { return .retry("event \(error["id"]?.stringValue ?? "?"): HTTP \(status)") }
-                let reason = [error["error"]?.stringValue, error["message"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
-                if let id = error["id"]?.stringValue, let index = batch.index(ofEventID: id) {
-                    refused.append(ReplayRefusal(index: index, reason: reason))
-                }
+            switch LangfuseSink.outcome(of: answer, for: raw, wireBytes: wireBytes + bytes) {
+            case .retry(let reason): return .retry(reason)
+            case .delivered(let total, let refused):
+                // Positions in the raw sub-batch back to positions in the batch.
+                return .delivered(wireBytes: total, refused: refused.map { ReplayRefusal(index: plan.raw[$0.index], reason: $0.reason) })
             }
-            return .delivered(wireBytes: wireBytes + bytes, refused: refused)
         }
     }
 

@@ -194,40 +194,61 @@ import WickTestSupport
 
 /// Wick → `otlp` sink → a second Wick's OTLP endpoint: the central rebuilds the same traces.
 @Suite(.serialized) struct OTLPSinkTests {
+    /// A central daemon, and an edge replaying into it through the otlp sink `central`, with
+    /// `settings` (YAML lines) besides its URL and keys.
+    struct Pair {
+        /// Kept: the directory goes when the last reference does.
+        let temp: TemporaryDirectory
+        let central: String
+        let edge: String
+        let centralDaemon: ServeProcess
+        let edgeDaemon: ServeProcess
+        let centralKey: String
+        let centralSecret: String
+
+        init(_ temp: TemporaryDirectory, settings: [String]) throws {
+            self.temp = temp
+            central = temp.file("central")
+            edge = temp.file("edge")
+            let port = try ReplayTests.freePort()
+            centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
+            (centralKey, centralSecret) = try LangfuseAPITests.createKeys(project: "fleet", data: central)
+            let lines = ["kind: otlp", "url: http://127.0.0.1:\(port)", "public-key: \(centralKey)", "secret-key: \(centralSecret)",
+                         "backoff-initial-ms: 20", "backoff-max-ms: 200"] + settings
+            try (["replay:", "  sinks: [central]", "sinks:", "  central:"] + lines.map { "    " + $0 }).joined(separator: "\n")
+                .write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
+            edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
+        }
+
+        func stop() {
+            edgeDaemon.kill(SIGTERM)
+            centralDaemon.kill(SIGTERM)
+        }
+
+        /// `wick stats` of the edge once the sink has caught up.
+        func caughtUp() -> String {
+            var stats = ""
+            #expect(waitUntil(.seconds(60)) {
+                stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
+                return stats.contains(#/replay to central \(otlp\): \d+ events delivered, lag 0 records/#)
+            }, "\(stats)")
+            return stats
+        }
+    }
+
     @Test func anOTLPSinkIntoASecondWickGivesTheSameTrees() async throws {
-        let temp = TemporaryDirectory("wos")
-        let central = temp.file("central")
-        let edge = temp.file("edge")
-        let port = try ReplayTests.freePort()
-        let centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
-        defer { centralDaemon.kill(SIGTERM) }
-        let (centralKey, centralSecret) = try LangfuseAPITests.createKeys(project: "fleet", data: central)
         // Small batches: most traces fall into several, so they are sent again as they grow.
-        try """
-            replay:
-              sinks: [central]
-            sinks:
-              central:
-                kind: otlp
-                url: http://127.0.0.1:\(port)
-                public-key: \(centralKey)
-                secret-key: \(centralSecret)
-                batch-events: 40
-                backoff-initial-ms: 20
-                backoff-max-ms: 200
-            """.write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
-        let edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
-        defer { edgeDaemon.kill(SIGTERM) }
+        let pair = try Pair(TemporaryDirectory("wos"), settings: ["batch-events: 40"])
+        defer { pair.stop() }
+        let (central, edge, centralDaemon, edgeDaemon) = (pair.central, pair.edge, pair.centralDaemon, pair.edgeDaemon)
+        let (centralKey, centralSecret) = (pair.centralKey, pair.centralSecret)
         let (edgeKey, edgeSecret) = try LangfuseAPITests.createKeys(project: "default", data: edge)
 
         let input = try corpus(traces: 30, seed: 21)
         _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
                                                         acknowledged: true))
-        var stats = ""
-        #expect(waitUntil(.seconds(60)) {
-            stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
-            return stats.contains(#/replay to central \(otlp\): \d+ events delivered, lag 0 records, \d+ retries, 0 refused/#)
-        }, "\(stats)")
+        let stats = pair.caughtUp()
+        #expect(stats.contains(#/replay to central \(otlp\): \d+ events delivered, lag 0 records, \d+ retries, 0 refused/#), "\(stats)")
 
         let traceIDs = Set(input.split(separator: 0x0A).compactMap { line -> String? in
             let event = try? JSONValue.parse(Array(line))
@@ -285,27 +306,9 @@ extension OTLPSinkTests {
     /// A backend that takes spans only: scores have no OTLP form, so they are refused into the
     /// dead-letter log, counted, while the traces still go.
     @Test func withoutAScoresPathScoresAreDeadLetteredNotDropped() async throws {
-        let temp = TemporaryDirectory("wsn")
-        let central = temp.file("central")
-        let edge = temp.file("edge")
-        let port = try ReplayTests.freePort()
-        let centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
-        defer { centralDaemon.kill(SIGTERM) }
-        let (key, secret) = try LangfuseAPITests.createKeys(project: "fleet", data: central)
-        try """
-            replay:
-              sinks: [spans]
-            sinks:
-              spans:
-                kind: otlp
-                url: http://127.0.0.1:\(port)
-                public-key: \(key)
-                secret-key: \(secret)
-                scores-path: ""
-                backoff-initial-ms: 20
-            """.write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
-        let edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
-        defer { edgeDaemon.kill(SIGTERM) }
+        let pair = try Pair(TemporaryDirectory("wsn"), settings: [#"scores-path: """#])
+        defer { pair.stop() }
+        let (central, edge, edgeDaemon) = (pair.central, pair.edge, pair.edgeDaemon)
         let input = try corpus(traces: 10, seed: 8)
         let scoreCount = input.split(separator: 0x0A).filter { line in
             (try? JSONValue.parse(Array(line)))?["type"]?.stringValue == "score-create"
@@ -313,11 +316,7 @@ extension OTLPSinkTests {
         #expect(scoreCount > 0)
         _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
                                                         acknowledged: true))
-        var stats = ""
-        #expect(waitUntil(.seconds(60)) {
-            stats = (try? run(builtExecutable("wick"), ["stats", "--data-dir", edge]).output) ?? ""
-            return stats.contains(#/replay to spans \(otlp\): \d+ events delivered, lag 0 records/#)
-        }, "\(stats)")
+        let stats = pair.caughtUp()
         #expect(stats.contains("\(scoreCount) refused"), "\(stats)")
         // Dead letters are written by their own group commit: wait for it.
         var rejects: [Substring] = []
