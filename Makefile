@@ -19,12 +19,17 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Python clients the integration tests run (Langfuse's SDK v2), in a venv of their own, pinned.
+# Python clients the integration tests run, each in a venv of its own, pinned: Langfuse's SDK v2,
+# and schemathesis (the API conformance run against Langfuse's OpenAPI spec).
 VENV_LANGFUSE2 := .venv/langfuse2
+VENV_SCHEMATHESIS := .venv/schemathesis
 venvs: deps
 	@$(VENV_LANGFUSE2)/bin/python -c "import langfuse" 2>/dev/null || { \
 		rm -rf $(VENV_LANGFUSE2) && python3 -m venv $(VENV_LANGFUSE2) && \
 		$(VENV_LANGFUSE2)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-langfuse2.txt; }
+	@$(VENV_SCHEMATHESIS)/bin/python -c "import schemathesis" 2>/dev/null || { \
+		rm -rf $(VENV_SCHEMATHESIS) && python3 -m venv $(VENV_SCHEMATHESIS) && \
+		$(VENV_SCHEMATHESIS)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-schemathesis.txt; }
 
 build: deps
 	swift build
