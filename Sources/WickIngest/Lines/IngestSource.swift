@@ -5,4 +5,6 @@ public enum IngestSource: String, Sendable, Hashable, CaseIterable {
     case unixDatagram = "unix_datagram"
     case http
     case late
+    /// `wick import`: events of another data directory.
+    case imported = "import"
 }
