@@ -55,6 +55,8 @@ import WickTestSupport
         var environment = ProcessInfo.processInfo.environment
         environment["SCHEMATHESIS_HOOKS"] = "schemathesis_hooks"
         environment["PYTHONPATH"] = packageRoot + "/Tests/Clients"
+        // Hypothesis keeps its caches in the working directory unless told otherwise.
+        environment["HYPOTHESIS_STORAGE_DIRECTORY"] = temp.file("hypothesis")
         // Nothing of the run is kept: no cache of crashes (it would go in the working directory),
         // no example database, no reports.
         let settings = temp.file("schemathesis.toml")
