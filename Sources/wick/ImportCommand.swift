@@ -52,7 +52,8 @@ struct ImportCommand: AsyncParsableCommand {
             reader = try StoreReader(from)
             let report = try Verification.make(reader)
             damagedFrames = report.segments.filter { $0.log != "dead-letter" }.flatMap(\.damage).reduce(0) { $0 + $1.frames }
-            total = try StoredEvents.recordCount(reader)
+            let compactedRecords = report.segments.filter { $0.log == "compacted" }.reduce(0) { $0 + Int($1.records) }
+            total = try StoredEvents.recordCount(reader, compactedRecords: compactedRecords)
         } catch {
             printError("wick import: \(error)")
             throw ExitCode(1)

@@ -18,12 +18,15 @@ public enum StoredEvents: Sendable {
     }
 
     /// How many records `read` visits (compacted records and raw records past the compacted
-    /// range): the total for a progress bar.
-    public static func recordCount(_ reader: StoreReader) throws -> Int {
+    /// range): the total for a progress bar. `compactedRecords` when the caller knows it (from a
+    /// verification), else the compacted segments are read to count them.
+    public static func recordCount(_ reader: StoreReader, compactedRecords: Int? = nil) throws -> Int {
         let compacted = try reader.compactedSegments()
-        var total = 0
-        for segment in compacted {
-            try reader.readRecords(of: segment) { _, _ in total += 1 }
+        var total = compactedRecords ?? 0
+        if compactedRecords == nil {
+            for segment in compacted {
+                try reader.readRecords(of: segment) { _, _ in total += 1 }
+            }
         }
         let below = compacted.map(\.covered.upperBound).max() ?? 0
         let first = try reader.segments().first?.firstSequence ?? 0
