@@ -57,10 +57,32 @@ import WickTestSupport
         environment["PYTHONPATH"] = packageRoot + "/Tests/Clients"
         // Hypothesis keeps its caches in the working directory unless told otherwise.
         environment["HYPOTHESIS_STORAGE_DIRECTORY"] = temp.file("hypothesis")
-        // Nothing of the run is kept: no cache of crashes (it would go in the working directory),
-        // no example database, no reports.
+        // Half the ids in paths are ones that exist, so that single traces, observations, scores and
+        // sessions are checked against the spec too, not only their 404s. Nothing of the run is
+        // kept: no cache of crashes (it would go in the working directory), no example database.
         let settings = temp.file("schemathesis.toml")
-        try "[cache]\nenabled = false\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        try """
+            [cache]
+            enabled = false
+
+            [dictionaries.traces]
+            values = ["tr-0", "tr-1", "tr-2"]
+
+            [dictionaries.observations]
+            values = ["gen-0", "span-1", "ev-2"]
+
+            [dictionaries.scores]
+            values = ["sc-0", "sc-1", "sc-2"]
+
+            [dictionaries.sessions]
+            values = ["s-1"]
+
+            [parameters]
+            "path.traceId" = { dictionary = "traces", probability = 0.5 }
+            "path.observationId" = { dictionary = "observations", probability = 0.5 }
+            "path.scoreId" = { dictionary = "scores", probability = 0.5 }
+            "path.sessionId" = { dictionary = "sessions", probability = 0.5 }
+            """.write(toFile: settings, atomically: true, encoding: .utf8)
         let arguments = ["--config-file", settings, "run", spec, "--url", "http://" + address, "--auth", "\(publicKey):\(secret)", "--checks", "all",
                          "--seed", "7", "--max-examples", "15", "--generation-database", "none",
                          // The key is given once for every request; generating Authorization headers
