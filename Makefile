@@ -20,9 +20,11 @@ deps:
 	fi
 
 # Python clients the integration tests run, each in a venv of its own, pinned: Langfuse's SDK v2
-# (batch ingestion), and Langfuse's SDK v5 with OpenTelemetry's SDK and OTLP/HTTP exporter.
+# (batch ingestion), Langfuse's SDK v5 with OpenTelemetry's SDK and OTLP/HTTP exporter, and
+# schemathesis (the API conformance run against Langfuse's OpenAPI spec).
 VENV_LANGFUSE2 := .venv/langfuse2
 VENV_LANGFUSE5 := .venv/langfuse5
+VENV_SCHEMATHESIS := .venv/schemathesis
 venvs: deps
 	@$(VENV_LANGFUSE2)/bin/python -c "import langfuse" 2>/dev/null || { \
 		rm -rf $(VENV_LANGFUSE2) && python3 -m venv $(VENV_LANGFUSE2) && \
@@ -30,6 +32,9 @@ venvs: deps
 	@$(VENV_LANGFUSE5)/bin/python -c "import langfuse, opentelemetry.exporter.otlp.proto.http" 2>/dev/null || { \
 		rm -rf $(VENV_LANGFUSE5) && python3 -m venv $(VENV_LANGFUSE5) && \
 		$(VENV_LANGFUSE5)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-langfuse5.txt; }
+	@$(VENV_SCHEMATHESIS)/bin/python -c "import schemathesis" 2>/dev/null || { \
+		rm -rf $(VENV_SCHEMATHESIS) && python3 -m venv $(VENV_SCHEMATHESIS) && \
+		$(VENV_SCHEMATHESIS)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements-schemathesis.txt; }
 
 build: deps
 	swift build

@@ -48,6 +48,8 @@ public final class Daemon: Sendable {
     public let compactor: Compactor
     /// One replayer per configured sink, each with its own cursor, threads and statistics.
     public let replayers: [Replayer]
+    /// `wick import` beside the running daemon (`POST /wick/import`).
+    public let importer: Importer
     let ingest: IngestServer
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
@@ -97,6 +99,14 @@ public final class Daemon: Sendable {
         self.compactor = compactor
         replayers = options.configuration.sinks.map {
             Replayer(store: store, sink: $0, logger: logger, traces: StoreTraces(store: store), version: Daemon.version)
+        }
+        importer = Importer(store: store, counters: counters, maxDepth: options.configuration.maxDepth)
+        do {
+            // A batch an import was storing when the daemon died: its ids go into the ledger now, so
+            // that the cursor holding it back goes too.
+            try importer.recoverInterrupted()
+        } catch {
+            logger.error("import.recovery-failed", metadata: ["error": "\(error)"])
         }
         self.options = options
         self.store = store
@@ -189,7 +199,9 @@ public final class Daemon: Sendable {
         if options.configuration.metricsAddress != "off", let address = HostPort(options.configuration.metricsAddress) {
             let http = HTTPServer.application(
                 .init(host: address.host, port: address.port, metrics: { [self] in metricsText() },
-                      compact: { [self] in try await compactNow() }),
+                      compact: { [self] in try await compactNow() },
+                      importBatch: { [self] project, body in try await importNow(project: project, body: body) },
+                      adminToken: AdminToken.create(at: store.directory.adminTokenPath, logger: logger)),
                 group: group, logger: logger,
                 onBound: { [self] bound in
                     metricsAddress.withLock { $0 = bound }
@@ -274,6 +286,25 @@ final class AsyncBarrier: Sendable {
 }
 
 extension Daemon {
+    /// Imports one batch of a project's events, off the event loops (`POST /wick/import`, for
+    /// `wick import`): answered once they are durable.
+    func importNow(project: String, body: [UInt8]) async throws -> String {
+        let importer = self.importer
+        let box = Mutex<WorkerThread?>(nil)
+        let outcome: Importer.Outcome = try await withCheckedThrowingContinuation { continuation in
+            let worker = WorkerThread(name: "wick-import") {
+                do {
+                    continuation.resume(returning: try body.withUnsafeBytes { try importer.importBatch($0, project: project) })
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            box.withLock { $0 = worker }
+        }
+        box.withLock { $0 }?.join()
+        return String(decoding: outcome.json.serialized(), as: UTF8.self)
+    }
+
     /// Runs a compaction now, off the event loops (`POST /wick/compact`, for `wick compact`).
     func compactNow() async throws -> String {
         let compactor = self.compactor

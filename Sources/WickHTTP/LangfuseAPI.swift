@@ -32,20 +32,25 @@ public enum LangfuseAPI: Sendable {
         group: any EventLoopGroup, logger: Logger, onBound: @escaping @Sendable (String) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
+        let table = RouteTable()
+        router.add(middleware: MethodNotAllowed(table: table))
+        let routes = RecordingRouter(router: router, table: table)
         let api = Endpoints(store: store, keys: keys, counters: counters, processor: LineProcessor(maxDepth: maxDepth),
                             limit: configuration.maxBodyBytes, logger: logger)
         let version = configuration.version
-        router.get("/api/public/health") { _, _ -> Response in
+        routes.get("/api/public/health") { _, _ -> Response in
             json(.ok, .object(["status": "OK", "version": .string(version)]))
         }
-        router.get("/api/public/projects") { request, _ -> Response in
+        routes.get("/api/public/projects") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request)
+                // Langfuse's projects belong to an organization; a Wick's keys name projects only.
+                let organization: JSONValue = .object(["id": "wick", "name": "wick"])
                 return json(.ok, .object(["data": .array([.object(["id": .string(project), "name": .string(project),
-                                                                    "metadata": .object([:])])])]))
+                                                                    "organization": organization, "metadata": .object([:])])])]))
             }
         }
-        router.post("/api/public/ingestion") { request, _ -> Response in
+        routes.post("/api/public/ingestion") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request)
                 let ingestion = try api.check(try await api.body(request), project: project)
@@ -53,7 +58,7 @@ public enum LangfuseAPI: Sendable {
                 return json(HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"), ingestion.responseJSON)
             }
         }
-        router.post("/api/public/scores") { request, _ -> Response in
+        routes.post("/api/public/scores") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request, allowingBearer: true)
                 let scores: ScoreRequest
@@ -78,7 +83,7 @@ public enum LangfuseAPI: Sendable {
                 return json(.ok, .object(["id": .string(scores.ids[0])]))
             }
         }
-        router.get("/api/public/traces/:traceId") { request, context -> Response in
+        routes.get("/api/public/traces/:traceId") { request, context -> Response in
             await api.respond {
                 let project = try api.project(request)
                 let id = context.parameters.get("traceId") ?? ""
@@ -88,7 +93,7 @@ public enum LangfuseAPI: Sendable {
                 return json(.ok, trace)
             }
         }
-        router.get("/api/public/traces") { request, _ -> Response in
+        routes.get("/api/public/traces") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request)
                 switch try await LangfuseReads.traces(parameters(request), project: project, store: store, rules: rules) {
@@ -97,7 +102,7 @@ public enum LangfuseAPI: Sendable {
                 }
             }
         }
-        router.get("/api/public/metrics/daily") { request, _ -> Response in
+        routes.get("/api/public/metrics/daily") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request)
                 switch try await LangfuseReads.dailyMetrics(parameters(request), project: project, store: store) {
@@ -106,7 +111,7 @@ public enum LangfuseAPI: Sendable {
                 }
             }
         }
-        router.get("/api/public/sessions") { request, _ -> Response in
+        routes.get("/api/public/sessions") { request, _ -> Response in
             await api.respond {
                 let project = try api.project(request)
                 switch try await LangfuseReads.sessions(parameters(request), id: nil, project: project, store: store, rules: rules) {
@@ -115,7 +120,7 @@ public enum LangfuseAPI: Sendable {
                 }
             }
         }
-        router.get("/api/public/sessions/:sessionId") { request, context -> Response in
+        routes.get("/api/public/sessions/:sessionId") { request, context -> Response in
             await api.respond {
                 let project = try api.project(request)
                 let id = context.parameters.get("sessionId") ?? ""
@@ -127,7 +132,7 @@ public enum LangfuseAPI: Sendable {
             }
         }
         for (path, kind) in [("/api/public/observations", "observations"), ("/api/public/v2/scores", "scores")] {
-            router.get(RouterPath(path)) { request, _ -> Response in
+            routes.get(path) { request, _ -> Response in
                 await api.respond {
                     let project = try api.project(request)
                     switch try await LangfuseReads.entities(kind, parameters(request), project: project, store: store, rules: rules) {
@@ -136,7 +141,7 @@ public enum LangfuseAPI: Sendable {
                     }
                 }
             }
-            router.get(RouterPath(path + "/:id")) { request, context -> Response in
+            routes.get(path + "/:id") { request, context -> Response in
                 await api.respond {
                     let project = try api.project(request)
                     let id = context.parameters.get("id") ?? ""
@@ -217,9 +222,17 @@ public enum LangfuseAPI: Sendable {
         }
     }
 
+    /// The query parameters; a repeated one (a list: `environment=a&environment=b`) comma-joined.
     static func parameters(_ request: Request) -> [String: String] {
         var parameters: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+        for (key, value) in request.uri.queryParameters {
+            let key = String(key)
+            if let earlier = parameters[key] {
+                parameters[key] = earlier.isEmpty ? String(value) : value.isEmpty ? earlier : earlier + "," + value
+            } else {
+                parameters[key] = String(value)
+            }
+        }
         return parameters
     }
 

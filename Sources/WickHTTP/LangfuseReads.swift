@@ -23,27 +23,23 @@ enum LangfuseReads {
     /// `GET /api/public/traces`: newest first, `page` from 1, `limit` up to 100.
     static func traces(_ parameters: [String: String], project: String, store: DataStore,
                        rules: @escaping Rules) async throws -> Result<JSONValue, Invalid> {
-        if parameters["filter"] != nil {
-            return .failure(Invalid(message: "the JSON filter parameter is not supported yet; use userId, name, sessionId, tags, environment, fromTimestamp, toTimestamp"))
-        }
+        if let invalid = unsupportedFilter(parameters) { return .failure(invalid) }
         let page: Int
         let limit: Int
         switch Self.page(parameters) {
         case .success(let paging): (page, limit) = paging
         case .failure(let invalid): return .failure(invalid)
         }
-        var query: TraceQuery
+        let fixed: TraceFilter
         switch Self.query(parameters, project: project, name: "name") {
-        case .success(let made): query = made
+        case .success(let made): fixed = made
         case .failure(let invalid): return .failure(invalid)
         }
-        query.limit = Int.max
-        let fixed = query
         let result: JSONValue = try await NIOThreadPool.singleton.runIfActive {
             let matching = try summaries(fixed, store: store)
             let (prices, configs) = rules()
             var data: [JSONValue] = []
-            for summary in matching.dropFirst((page - 1) * limit).prefix(limit) {
+            for summary in matching.dropFirst(offset(page: page, limit: limit)).prefix(limit) {
                 guard let loaded = try TraceLoader.load(summary.id, project: project, from: store, prices: prices,
                                                         scoreConfigs: configs)
                 else { continue }
@@ -54,30 +50,97 @@ enum LangfuseReads {
         return .success(result)
     }
 
-    /// The filters the list endpoints share (§7.1): `userId`, `sessionId`, the trace name under
-    /// `name`'s key, `tags` (comma-separated, all of them), `environment`, `fromTimestamp`, `toTimestamp`.
-    static func query(_ parameters: [String: String], project: String, name: String) -> Result<TraceQuery, Invalid> {
+    /// The trace filters the list endpoints share (§7.1): `userId`, `sessionId`, the trace name under
+    /// `name`'s key, `tags` (all of them), `environment` (any of them), `release`, `version`,
+    /// `fromTimestamp`, `toTimestamp`. List parameters come comma-separated (`parameters` joins
+    /// repeated ones).
+    struct TraceFilter {
+        var query: TraceQuery
+        var environments: Set<String>?
+        var release: String?
+        var version: String?
+
+        func matches(_ summary: TraceSummary) -> Bool {
+            (environments.map { $0.contains(summary.environment) } ?? true) && (release.map { $0 == summary.release } ?? true)
+                && (version.map { $0 == summary.version } ?? true)
+        }
+    }
+
+    static func query(_ parameters: [String: String], project: String, name: String) -> Result<TraceFilter, Invalid> {
         var query = TraceQuery()
         query.project = project
         query.userId = parameters["userId"]
         query.name = parameters[name]
         query.sessionId = parameters["sessionId"]
-        query.environment = parameters["environment"]
-        query.tags = parameters["tags"].map { $0.split(separator: ",").map(String.init) } ?? []
+        query.tags = list(parameters["tags"]) ?? []
         for (key, path) in [("fromTimestamp", \TraceQuery.from), ("toTimestamp", \TraceQuery.to)] {
             guard let text = parameters[key] else { continue }
             guard let time = Timestamp(iso8601: text) else { return .failure(Invalid(message: "\(key) is not an ISO 8601 time")) }
             query[keyPath: path] = time
         }
         query.limit = Int.max
-        return .success(query)
+        return .success(TraceFilter(query: query, environments: list(parameters["environment"]).map(Set.init),
+                                    release: parameters["release"], version: parameters["version"]))
     }
 
+    /// The values of a list parameter; nil when there are none.
+    static func list(_ text: String?) -> [String]? {
+        let values = (text ?? "").split(separator: ",").map(String.init)
+        return values.isEmpty ? nil : values
+    }
+
+    /// The first of `enums` whose parameter is present but not one of its values, as a refusal
+    /// (Langfuse's enums refuse what they do not list).
+    static func badEnum(_ parameters: [String: String], _ enums: [(String, [String])]) -> Invalid? {
+        for (key, values) in enums {
+            if let value = parameters[key], !values.contains(value) {
+                return Invalid(message: "\(key) is one of \(values.joined(separator: ", "))")
+            }
+        }
+        return nil
+    }
+
+    /// `page` and `limit` as Langfuse's public pagination schema takes them: an empty value is no
+    /// value (the default); `page` a whole number from 1 (one past every list, however large, is an
+    /// empty page), `limit` one from 1 to 100. (Langfuse also takes a fraction for `page`; the
+    /// spec says integer, and so does Wick.)
     static func page(_ parameters: [String: String]) -> Result<(page: Int, limit: Int), Invalid> {
-        let page = Int(parameters["page"] ?? "1") ?? 0
-        let limit = Int(parameters["limit"] ?? "50") ?? 0
+        var page = 1
+        if let text = parameters["page"], !text.isEmpty {
+            if let whole = Int(text) {
+                page = whole
+            } else {
+                let digits = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+                page = !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) ? Int.max : 0
+            }
+        }
+        var limit = 50
+        if let text = parameters["limit"], !text.isEmpty { limit = Int(text) ?? 0 }
         guard page >= 1, (1...100).contains(limit) else { return .failure(Invalid(message: "page starts at 1; limit is 1 to 100")) }
         return .success((page, limit))
+    }
+
+    /// The JSON `filter` parameter, which overrides the simple ones in Langfuse: refused until it is
+    /// supported rather than ignored (an ignored filter would answer with what it should have left
+    /// out). Empty, or an empty array, filters nothing.
+    static func unsupportedFilter(_ parameters: [String: String]) -> Invalid? {
+        guard let filter = parameters["filter"], !filter.isEmpty, (try? JSONValue.parse(filter)) != .array([]) else { return nil }
+        return Invalid(message: "the JSON filter parameter is not supported yet; use the simple filter parameters")
+    }
+
+    /// The first of `keys` that is present but not an ISO 8601 time, as a refusal.
+    static func badTime(_ parameters: [String: String], _ keys: [String]) -> Invalid? {
+        for key in keys {
+            if let text = parameters[key], Timestamp(iso8601: text) == nil { return Invalid(message: "\(key) is not an ISO 8601 time") }
+        }
+        return nil
+    }
+
+    /// Items before `page`: saturating, so that a page past any list (Langfuse takes any positive
+    /// page number) is an empty one, not an overflow.
+    static func offset(page: Int, limit: Int) -> Int {
+        let (items, overflow) = (page - 1).multipliedReportingOverflow(by: limit)
+        return overflow ? Int.max : items
     }
 
     static func meta(page: Int, limit: Int, total: Int) -> JSONValue {
@@ -85,16 +148,16 @@ enum LangfuseReads {
                  "totalPages": .number(JSONNumber((total + limit - 1) / limit))])
     }
 
-    static func summaries(_ query: TraceQuery, store: DataStore) throws -> [TraceSummary] {
-        try query.run { descending, body throws(StorageError) in
+    static func summaries(_ filter: TraceFilter, store: DataStore) throws -> [TraceSummary] {
+        try filter.query.run { descending, body throws(StorageError) in
             try store.walkDocuments(namespace: TraceDocuments.summaries, descending: descending, body)
-        }
+        }.filter(filter.matches)
     }
 
     /// `GET /api/public/metrics/daily` (§7.3): per day (UTC, newest first), traces, observations,
     /// cost, and usage by model, from the trace summaries.
     static func dailyMetrics(_ parameters: [String: String], project: String, store: DataStore) async throws -> Result<JSONValue, Invalid> {
-        let query: TraceQuery
+        let query: TraceFilter
         let paging: (page: Int, limit: Int)
         switch (Self.query(parameters, project: project, name: "traceName"), Self.page(parameters)) {
         case (.success(let made), .success(let pages)): (query, paging) = (made, pages)
@@ -117,7 +180,7 @@ enum LangfuseReads {
                 byDay[day] = entry
             }
             let ordered = byDay.keys.sorted(by: >)
-            let data: [JSONValue] = ordered.dropFirst((paging.page - 1) * paging.limit).prefix(paging.limit).map { day in
+            let data: [JSONValue] = ordered.dropFirst(offset(page: paging.page, limit: paging.limit)).prefix(paging.limit).map { day in
                 let entry = byDay[day]!
                 return .object([
                     "date": .string(day), "countTraces": .number(JSONNumber(entry.traces)),
@@ -154,13 +217,11 @@ enum LangfuseReads {
         query.project = project
         query.sessionId = id
         query.limit = Int.max
-        if let text = parameters["fromTimestamp"] ?? parameters["toTimestamp"], Timestamp(iso8601: text) == nil {
-            return .failure(Invalid(message: "fromTimestamp and toTimestamp are ISO 8601 times"))
-        }
+        if let invalid = badTime(parameters, ["fromTimestamp", "toTimestamp"]) { return .failure(invalid) }
         let from = parameters["fromTimestamp"].flatMap { Timestamp(iso8601: $0) }
         let to = parameters["toTimestamp"].flatMap { Timestamp(iso8601: $0) }
-        let environment = parameters["environment"]
-        let fixed = query
+        let environments = list(parameters["environment"]).map(Set.init)
+        let fixed = TraceFilter(query: query)
         let result: JSONValue? = try await NIOThreadPool.singleton.runIfActive {
             var sessions: [String: (created: Timestamp, environment: String, traces: [TraceSummary])] = [:]
             for summary in try summaries(fixed, store: store) {
@@ -186,9 +247,9 @@ enum LangfuseReads {
             }
             let listed = sessions.filter { _, entry in
                 (from.map { entry.created >= $0 } ?? true) && (to.map { entry.created < $0 } ?? true)
-                    && (environment.map { entry.environment == $0 } ?? true)
+                    && (environments.map { $0.contains(entry.environment) } ?? true)
             }.sorted { $0.value.created > $1.value.created }
-            let data = listed.dropFirst((paging.page - 1) * paging.limit).prefix(paging.limit).map { JSONValue.object(object($0.key, $0.value)) }
+            let data = listed.dropFirst(offset(page: paging.page, limit: paging.limit)).prefix(paging.limit).map { JSONValue.object(object($0.key, $0.value)) }
             return .object(["data": .array(Array(data)), "meta": meta(page: paging.page, limit: paging.limit, total: listed.count)])
         }
         return .success(result)
@@ -201,16 +262,37 @@ enum LangfuseReads {
     static func entities(_ kind: String, _ parameters: [String: String], id: String? = nil, project: String, store: DataStore,
                          rules: @escaping Rules, maxScanned: Int = 10_000) async throws -> Result<JSONValue?, Invalid> {
         let paging: (page: Int, limit: Int)
-        let query: TraceQuery
-        switch (Self.query(parameters.filter { ["userId", "sessionId", "environment", "tags"].contains($0.key) }, project: project,
-                           name: "traceName"), Self.page(parameters)) {
+        var query: TraceFilter
+        let traceKeys = ["userId", "sessionId", "environment", kind == "scores" ? "traceTags" : "tags"]
+        switch (Self.query(parameters.filter { traceKeys.contains($0.key) }, project: project, name: "traceName"), Self.page(parameters)) {
         case (.success(let made), .success(let pages)): (query, paging) = (made, pages)
         case (.failure(let invalid), _), (_, .failure(let invalid)): return .failure(invalid)
         }
+        if kind == "scores" { query.query.tags = list(parameters["traceTags"]) ?? [] }
+        let enums = kind == "scores"
+            ? [("source", ["ANNOTATION", "API", "EVAL"]), ("dataType", ["NUMERIC", "BOOLEAN", "CATEGORICAL", "CORRECTION", "TEXT"]),
+               ("operator", ["<", ">", "<=", ">=", "!=", "="])]
+            : [("level", ["DEBUG", "DEFAULT", "WARNING", "ERROR"])]
+        if let invalid = unsupportedFilter(parameters) ?? badEnum(parameters, enums)
+            ?? badTime(parameters, ["fromTimestamp", "toTimestamp", "fromStartTime", "toStartTime"]) {
+            return .failure(invalid)
+        }
+        // A score's value against a number (`operator` and `value` together).
+        var comparison: (String, Double)?
+        if let text = parameters["value"] {
+            // Langfuse coerces it as JavaScript's Number() does: an empty value is 0.
+            guard let value = text.isEmpty ? 0 : Double(text), value.isFinite else { return .failure(Invalid(message: "value is a number")) }
+            if let op = parameters["operator"] { comparison = (op, value) }
+        }
         // Filters on the entity itself: exact matches on these fields (times: from inclusive, to exclusive).
-        let fields = ["name", "type", "traceId", "parentObservationId", "level", "source", "dataType", "observationId", "configId",
-                      "environment"]
+        let fields = kind == "scores"
+            ? ["name", "traceId", "source", "dataType", "observationId", "configId", "sessionId", "datasetRunId", "queueId"]
+            : ["name", "type", "traceId", "parentObservationId", "level", "version"]
         let exact = parameters.filter { fields.contains($0.key) }
+        let environments = query.environments
+        let traceFilter = query
+        let compared = comparison
+        let scoreIDs = list(parameters["scoreIds"]).map(Set.init)
         let timeField = kind == "scores" ? "timestamp" : "startTime"
         let from = (parameters["fromTimestamp"] ?? parameters["fromStartTime"]).flatMap { Timestamp(iso8601: $0) }
         let to = (parameters["toTimestamp"] ?? parameters["toStartTime"]).flatMap { Timestamp(iso8601: $0) }
@@ -220,7 +302,7 @@ enum LangfuseReads {
             if let trace = parameters["traceId"] {
                 traceIDs = [trace]
             } else {
-                traceIDs = try summaries(query, store: store).map(\.id)
+                traceIDs = try summaries(traceFilter, store: store).map(\.id)
                 if id != nil { traceIDs = Array(traceIDs.prefix(maxScanned)) }
             }
             var matched: [JSONValue] = []
@@ -233,7 +315,11 @@ enum LangfuseReads {
                         if entity["id"]?.stringValue == id { return entity }
                         continue
                     }
-                    guard exact.allSatisfy({ entity[$0.key]?.stringValue == $0.value }) else { continue }
+                    guard exact.allSatisfy({ entity[$0.key]?.stringValue == $0.value }),
+                          environments.map({ $0.contains(entity["environment"]?.stringValue ?? "") }) ?? true,
+                          scoreIDs.map({ $0.contains(entity["id"]?.stringValue ?? "") }) ?? true,
+                          compared.map({ compare(entity["value"]?.numberValue?.doubleValue, $0.0, $0.1) }) ?? true
+                    else { continue }
                     let time = entity[timeField]?.stringValue.flatMap { Timestamp(iso8601: $0) }
                     if let from, (time.map { $0 < from } ?? true) { continue }
                     if let to, (time.map { $0 >= to } ?? true) { continue }
@@ -246,10 +332,23 @@ enum LangfuseReads {
                 }
             }
             if id != nil { return nil }
-            let data = Array(matched.dropFirst((paging.page - 1) * paging.limit).prefix(paging.limit))
+            let data = Array(matched.dropFirst(offset(page: paging.page, limit: paging.limit)).prefix(paging.limit))
             return .object(["data": .array(data), "meta": meta(page: paging.page, limit: paging.limit, total: matched.count)])
         }
         return .success(result)
+    }
+
+    /// `value <operator> bound`; false for a score without a number value.
+    static func compare(_ value: Double?, _ op: String, _ bound: Double) -> Bool {
+        guard let value else { return false }
+        switch op {
+        case "<": return value < bound
+        case ">": return value > bound
+        case "<=": return value <= bound
+        case ">=": return value >= bound
+        case "!=": return value != bound
+        default: return value == bound
+        }
     }
 
     /// A trace as the list shows it: observations and scores by id.

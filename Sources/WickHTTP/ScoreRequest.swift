@@ -33,6 +33,7 @@ struct ScoreRequest {
         var ids: [String] = []
         for item in items {
             guard case .object(var score) = item else { return .failure(Invalid(message: "a score is a JSON object")) }
+            if let problem = typeProblem(score) { return .failure(Invalid(message: problem)) }
             let id = score["id"]?.stringValue ?? APIKeys.randomUUID()
             score["id"] = .string(id)
             events.append(.object(["id": .string(APIKeys.randomUUID()), "type": "score-create", "timestamp": .string(time),
@@ -51,5 +52,25 @@ struct ScoreRequest {
         }
         return .object(["accepted": .number(JSONNumber(ids.count - errors.count)), "rejected": .number(JSONNumber(errors.count)),
                         "errors": .array(errors)])
+    }
+
+    /// What Langfuse's request schema (`CreateScoreRequest`, and the ingestion schema it goes
+    /// through) refuses beyond ingestion's own checks: fields of the wrong JSON type, unknown enum
+    /// values, a BOOLEAN that is not 0 or 1. Langfuse checks the whole body before it takes a
+    /// score, so these are a 400 there, not late rejects.
+    static func typeProblem(_ score: JSONObject) -> String? {
+        for key in ["id", "traceId", "sessionId", "observationId", "datasetRunId", "comment", "environment", "queueId", "configId"] {
+            if let value = score[key], value != .null, value.stringValue == nil { return "\(key) must be a string or null" }
+        }
+        for (key, allowed) in [("dataType", ["NUMERIC", "BOOLEAN", "CATEGORICAL", "CORRECTION", "TEXT"]), ("source", ["API", "ANNOTATION"])] {
+            if let value = score[key], value != .null, !allowed.contains(value.stringValue ?? "") {
+                return "\(key) must be one of \(allowed.joined(separator: ", ")), or null"
+            }
+        }
+        if let name = score["name"], name.stringValue == nil { return "name must be a string" }
+        if score["dataType"]?.stringValue == "BOOLEAN", let value = score["value"]?.numberValue?.doubleValue, value != 0 && value != 1 {
+            return "Value must be a number equal to either 0 or 1 for data type BOOLEAN"
+        }
+        return nil
     }
 }

@@ -11,6 +11,7 @@ import Glibc
 ///     <root>/index.lmdb       the LMDB index (derived: rebuilt from log/ when missing or behind)
 ///     <root>/runtime.json     where the running daemon listens (written at start, for `wick stats`)
 ///     <root>/sinks/           replay sinks' own state (a file sink's: <name>.state), kept by WickReplay
+///     <root>/admin-token      the running daemon's token for `POST /wick/import` (mode 0600)
 public struct DataDirectory: Sendable, Hashable {
     public var root: String
 
@@ -28,6 +29,9 @@ public struct DataDirectory: Sendable, Hashable {
     var compactedStagingDirectory: String { root + "/compacted/tmp" }
     public var indexPath: String { root + "/index.lmdb" }
     public var runtimePath: String { root + "/runtime.json" }
+    /// The running daemon's token for its admin endpoints that write (`POST /wick/import`), mode
+    /// 0600: whoever may write the data directory may import into it, and no one else.
+    public var adminTokenPath: String { root + "/admin-token" }
     /// API key pairs (public key, SHA-256 of the secret, project), one JSON object per line.
     public var apiKeysPath: String { root + "/api-keys.jsonl" }
 

@@ -397,9 +397,28 @@ extension DataStore {
         }
     }
 
+    /// Writes documents and removes a cursor in one transaction (a consumer done with what the
+    /// cursor held: `wick import`'s batch, once its ledger is written).
+    public func commitDocuments(_ writes: [DocumentWrite], removingCursor name: String) throws(StorageError) {
+        try index.environment.withWrite { (txn) throws(StorageError) in
+            try index.applyDocuments(writes, txn: txn)
+            try index.removeCursor(name, txn: txn)
+        }
+    }
+
     public func document(namespace: UInt8, key: [UInt8]) throws(StorageError) -> [UInt8]? {
         try index.environment.withRead { (txn) throws(StorageError) -> [UInt8]? in
             try index.document(namespace: namespace, key: key, txn: txn)?.value
+        }
+    }
+
+    /// Whether each key has a document, in one read transaction.
+    public func hasDocuments(namespace: UInt8, keys: [[UInt8]]) throws(StorageError) -> [Bool] {
+        try index.environment.withRead { (txn) throws(StorageError) -> [Bool] in
+            var found: [Bool] = []
+            found.reserveCapacity(keys.count)
+            for key in keys { found.append(try index.document(namespace: namespace, key: key, txn: txn) != nil) }
+            return found
         }
     }
 

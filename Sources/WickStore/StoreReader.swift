@@ -150,7 +150,9 @@ public final class StoreReader {
     /// The sequence number the next event will get: from the index's catalog, or by walking the
     /// newest segment when there is no index.
     public func logEnd() throws(StorageError) -> UInt64 {
-        if let index, let last = try? index.segments().last {
+        // The catalog lists compacted segments too, after the log's (their ids start at 2^63), each
+        // numbering its own records: the log's end is its newest raw segment's.
+        if let index, let last = try? index.segments().last(where: { !CompactedSegments.contains($0.segmentID) }) {
             return last.nextSequence
         }
         guard let lastSegment = try segments().last else { return 1 }

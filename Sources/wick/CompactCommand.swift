@@ -92,11 +92,15 @@ final class ProgressBar {
 
     func show(_ progress: Compactor.Progress) {
         let fraction = progress.bytesTotal > 0 ? Double(progress.bytesDone) / Double(progress.bytesTotal) : 1
+        show(fraction: fraction, "\(progress.segmentsDone)/\(progress.segmentsTotal) segments, "
+             + "\(progress.bytesDone >> 20)/\(progress.bytesTotal >> 20) MiB")
+    }
+
+    /// The bar at `fraction` (0 to 1), then `text`.
+    func show(fraction: Double, _ text: String) {
         let width = 30
-        let filled = Int((fraction * Double(width)).rounded(.down))
-        let line = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
-            + "\(progress.segmentsDone)/\(progress.segmentsTotal) segments, "
-            + "\(progress.bytesDone >> 20)/\(progress.bytesTotal >> 20) MiB"
+        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded(.down))
+        let line = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] " + text
         guard line != lastDrawn else { return }
         lastDrawn = line
         printError("\r\u{1B}[2K" + line, newline: false)

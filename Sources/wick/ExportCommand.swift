@@ -1,7 +1,7 @@
 import ArgumentParser
 import WickDaemon
+import WickIngest
 import WickJSON
-import WickModel
 import WickStore
 
 #if canImport(Glibc)
@@ -27,7 +27,6 @@ struct ExportCommand: ParsableCommand {
         var seen = Set<UInt64>()
         var written = 0
         var duplicates = 0
-        var damaged = 0
         func emit(_ line: UnsafeRawBufferPointer) {
             // Each event id once: its 64-bit hash stands for it (a collision is a few in 10^19).
             var id: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -41,31 +40,9 @@ struct ExportCommand: ParsableCommand {
             output.write(line)
             written += 1
         }
+        var damaged = 0
         do {
-            let reader = try StoreReader(directory)
-            let compacted = try reader.compactedSegments()
-            var compactedBelow: UInt64 = 0
-            var tracesDone = Set<[UInt8]>()
-            // Newest first: a trace's newest document replaces its older ones.
-            for segment in compacted.reversed() {
-                compactedBelow = max(compactedBelow, segment.covered.upperBound)
-                try reader.readRecords(of: segment) { _, record in
-                    guard record.kind == .compactedDocument else {
-                        emit(record.payload)
-                        return
-                    }
-                    var key = Array(record.project)
-                    record.forEachKey { _, bytes in key.append(0); key.append(contentsOf: bytes) }
-                    guard tracesDone.insert(key).inserted else { return }
-                    switch CompactedTrace.createEvents(record.payload) {
-                    case .success(let lines): for line in lines { line.withUnsafeBytes { emit($0) } }
-                    case .failure: damaged += 1
-                    }
-                }
-            }
-            try reader.eventReader().read(from: compactedBelow) { _, record in
-                if record.kind == .rawEvent { emit(record.payload) }
-            }
+            damaged = try StoredEvents.read(try StoreReader(directory)) { _, event in emit(event) }.damagedDocuments
         } catch {
             output.flush()
             printError("wick export: \(error)")

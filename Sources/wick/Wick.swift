@@ -8,8 +8,8 @@ struct Wick: AsyncParsableCommand {
         abstract: "A local-first ingestion daemon for LLM observability events (Langfuse's model).",
         version: "0.1.0",
         subcommands: [Serve.self, Send.self, TraceCommand.self, TracesCommand.self, TailCommand.self, Inspect.self, Verify.self,
-                      Reindex.self, Rejects.self, Stats.self, PricesCommand.self, CompactCommand.self, CostsCommand.self, KeysCommand.self, ExportCommand.self, ReplayCommand.self,
-                      CursorsCommand.self]
+                      Reindex.self, Rejects.self, Stats.self, PricesCommand.self, CompactCommand.self, CostsCommand.self, KeysCommand.self, ExportCommand.self, ImportCommand.self,
+                      ReplayCommand.self, CursorsCommand.self]
     )
 }
 

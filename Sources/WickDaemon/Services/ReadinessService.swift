@@ -30,6 +30,7 @@ struct ReadinessService: Service {
         notifier.notify("STOPPING=1\nSTATUS=draining\nEXTEND_TIMEOUT_USEC=\(extend)")
         daemon.logger.notice("daemon.stopping")
         RuntimeFile.remove(daemon.store.directory.runtimePath)
+        RuntimeFile.remove(daemon.store.directory.adminTokenPath)
     }
 }
 

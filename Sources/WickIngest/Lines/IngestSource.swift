@@ -6,4 +6,6 @@ public enum IngestSource: String, Sendable, Hashable, CaseIterable {
     case http
     case otlp
     case late
+    /// `wick import`: events of another data directory.
+    case imported = "import"
 }

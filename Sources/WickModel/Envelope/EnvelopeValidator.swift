@@ -17,8 +17,8 @@ public enum EnvelopeCheck: Sendable, Hashable {
 
 /// The checks every event gets before it is stored (langfuse-wire.md §1.2–1.6): the envelope's
 /// fields present and well typed, a known type, ids of 1 to 800 characters without a carriage return,
-/// a timestamp with an offset, a body object with an id, and for scores a name and a value whose type
-/// fits the data type. Unknown extra fields are fine. Anything deeper (body field types, score
+/// a timestamp with an offset, a body object with an id, and for scores a name, a value whose type
+/// fits the data type and string targets. Unknown extra fields are fine. Anything deeper (body field types, score
 /// configs) is checked when events are fully decoded, off the hot path, as late rejects.
 ///
 /// Pure: it reads the scanner's fields and the line's bytes, nothing else.
@@ -69,7 +69,11 @@ public enum EnvelopeValidator: Sendable {
         if type == .traceCreate {
             traceID = bodyID
         } else if let trace = fields.traceId, !trace.isNull {
-            if let problem = idProblem(trace, in: line) { return .rejected(.invalidTraceID, detail: "body.traceId \(problem)") }
+            // A score's targets are plain strings to Langfuse (its BaseScoreBody), not ids of the
+            // S3 key budget: any string will do there.
+            if let problem = type == .scoreCreate ? stringProblem(trace) : idProblem(trace, in: line) {
+                return .rejected(.invalidTraceID, detail: "body.traceId \(problem)")
+            }
             traceID = trace
         } else if type != .scoreCreate {
             // An observation naming no trace is its own trace (Langfuse's wrapper trace for such events).
@@ -124,10 +128,15 @@ public enum EnvelopeValidator: Sendable {
         }
         // traceId was checked with every other event's.
         for (target, label) in [(fields.observationId, "observationId"), (fields.sessionId, "sessionId")] {
-            if let target, !target.isNull, let problem = idProblem(target, in: line) {
+            if let target, !target.isNull, let problem = stringProblem(target) {
                 return .rejected(.scoreInvalidTarget, detail: "score \(label) \(problem)")
             }
         }
         return nil
+    }
+
+    /// Why a field is not a string, nil when it is.
+    static func stringProblem(_ field: JSONField) -> String? {
+        field.kind == .string ? nil : "is a \(field.kind), not a string"
     }
 }

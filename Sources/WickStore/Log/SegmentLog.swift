@@ -168,6 +168,14 @@ public final class SegmentLog: Sendable {
         return try result.get()
     }
 
+    /// Appends and blocks the calling thread until the batch is durable: for threads of their own
+    /// (`wick import`), never an event loop or Swift's cooperative pool.
+    public func appendAndWait(_ batch: RecordBatch) throws(StorageError) -> Range<UInt64> {
+        let done = ConditionLock<Result<Range<UInt64>, StorageError>?>(nil)
+        append(batch) { result in done.withLockSignal { $0 = result } }
+        return try done.wait(until: { $0 != nil }, deadlineNanoseconds: nil) { $0! }.get()
+    }
+
     /// True while appended-but-uncommitted bytes exceed `maxPendingBytes`.
     public var isOverloaded: Bool { overloadedFlag.load(ordering: .relaxed) }
 
