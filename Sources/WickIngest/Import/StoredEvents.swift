@@ -15,6 +15,8 @@ public enum StoredEvents: Sendable {
         public var damagedDocuments = 0
         /// Frames of the raw log that failed their checksum while reading.
         public var damagedFrames = 0
+        /// Where the compacted range ends: raw events from here on are read as they came.
+        public var compactedBelow: UInt64 = 0
     }
 
     /// How many records `read` visits (compacted records and raw records past the compacted
@@ -35,10 +37,10 @@ public enum StoredEvents: Sendable {
     }
 
     /// Calls `body` with each event's project and its bytes (valid during the call only), and
-    /// `progress` with the records visited so far.
+    /// `progress` with the records visited so far. `raw: false` stops after the compacted range.
     @discardableResult
     public static func read(
-        _ reader: StoreReader, progress: (Int) -> Void = { _ in },
+        _ reader: StoreReader, raw: Bool = true, progress: (Int) -> Void = { _ in },
         _ body: (_ project: UnsafeRawBufferPointer, _ event: UnsafeRawBufferPointer) throws -> Void
     ) throws -> Counts {
         var counts = Counts()
@@ -69,6 +71,8 @@ public enum StoredEvents: Sendable {
                 }
             }
         }
+        counts.compactedBelow = compactedBelow
+        guard raw else { return counts }
         let events = reader.eventReader()
         try events.read(from: compactedBelow) { _, record in
             counts.records += 1
