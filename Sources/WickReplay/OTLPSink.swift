@@ -1,3 +1,4 @@
+public import Logging
 public import WickModel
 import WickJSON
 import WickOTLP
@@ -45,11 +46,13 @@ public struct OTLPSink: ReplayTransport {
     public let configuration: Configuration
     let traces: (any ReplayTraceSource)?
     let version: String
+    let logger: Logger
 
-    public init(_ configuration: Configuration, traces: (any ReplayTraceSource)?, version: String) {
+    public init(_ configuration: Configuration, traces: (any ReplayTraceSource)?, version: String, logger: Logger) {
         self.configuration = configuration
         self.traces = traces
         self.version = version
+        self.logger = logger
     }
 
     public func prepare(storedCursor: UInt64?) throws -> UInt64 {
@@ -120,7 +123,16 @@ public struct OTLPSink: ReplayTransport {
             }
             let export = TraceSpans.export(Array(folded[start..<end]), serviceName: "wick", version: version)
             switch post(target, path: configuration.tracesPath, body: export.protobuf(), contentType: "application/x-protobuf") {
-            case .success(let (bytes, _)): wireBytes += bytes
+            case .success(let (bytes, answer)):
+                wireBytes += bytes
+                // OTLP's partial success names no spans, so nothing can be dead-lettered: say it.
+                if let partial = (try? JSONValue.parse(answer))?["partialSuccess"],
+                   let rejected = partial["rejectedSpans"]?.numberValue?.int64Value ?? partial["rejectedSpans"]?.stringValue.flatMap({ Int64($0) }),
+                   rejected > 0 {
+                    logger.warning("replay.otlp-partial-success", metadata: [
+                        "rejected_spans": "\(rejected)", "message": "\(partial["errorMessage"]?.stringValue ?? "")",
+                    ])
+                }
             case .failure(let reason): return .retry(reason.description)
             }
             start = end

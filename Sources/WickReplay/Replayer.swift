@@ -71,7 +71,7 @@ public final class Replayer: Service, Sendable {
             case .file(let configuration):
                 FileSink(configuration, statePath: FileSink.statePath(directory: directory, sink: name), logger: logger)
             case .otlp(let configuration):
-                OTLPSink(configuration, traces: traces, version: version)
+                OTLPSink(configuration, traces: traces, version: version, logger: logger)
             }
         }
     }
