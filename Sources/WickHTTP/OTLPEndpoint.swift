@@ -18,7 +18,7 @@ enum OTLPEndpoint {
             await api.respond {
                 let project = try api.project(request)
                 if let header = HTTPField.Name("x-langfuse-ingestion-version"), let value = request.headers[header],
-                   let version = Int(value.trimmingCharacters(in: " ")), version > maxIngestionVersion {
+                   let version = Int(value.trimmingSpaces), version > maxIngestionVersion {
                     throw failure("x-langfuse-ingestion-version \(version) is not supported (at most \(maxIngestionVersion))")
                 }
                 let contentType = request.headers[.contentType]?.lowercased() ?? ""
@@ -56,14 +56,7 @@ enum OTLPEndpoint {
     }
 
     private static func failure(_ error: String, detail: String? = nil) -> LangfuseAPI.ResponseFailure {
-        var body: JSONObject = ["error": .string(error)]
-        if let detail { body["message"] = .string(detail) } else { body["message"] = .string(error) }
-        return LangfuseAPI.ResponseFailure(LangfuseAPI.json(.badRequest, .object(body)))
+        LangfuseAPI.ResponseFailure(LangfuseAPI.json(.badRequest, .object(["error": .string(error), "message": .string(detail ?? error)])))
     }
 }
 
-extension String {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(drop(while: { $0 == character }).reversed().drop(while: { $0 == character }).reversed())
-    }
-}
