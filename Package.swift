@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "WickReplay",
             dependencies: [
-                "WickJSON", "WickModel", "WickOTLP", "WickStore", "CWickLinux",
+                "WickJSON", "WickModel", "WickOTLP", "WickStore", "WickIngest", "CWickLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,6 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 public import Synchronization
+import WickIngest
 import WickJSON
 public import WickStore
 
@@ -85,6 +86,8 @@ public final class Replayer: Service, Sendable {
         public let wireBytes = Atomic<Int>(0)
         public let retries = Atomic<Int>(0)
         public let deadLetters = Atomic<Int>(0)
+        /// Events of compacted traces sent because their raw segments were gone (part of `events`).
+        public let compactedEvents = Atomic<Int>(0)
         /// Where the cursor is (the next sequence number to deliver).
         public let position = Atomic<UInt64>(0)
     }
@@ -154,8 +157,9 @@ public final class Replayer: Service, Sendable {
             do {
                 let stored = try store.cursor(sink.cursor)
                 // Never past the durable log (the file kind's state can be, after the log lost a tail).
-                let start = min(try transport.prepare(storedCursor: stored), store.events.durableSequence)
+                var start = min(try transport.prepare(storedCursor: stored), store.events.durableSequence)
                 if stored != start { try store.setCursor(sink.cursor, to: start) }
+                start = try sendCompacted(from: start)
                 logger.info("replay.started", metadata: ["kind": "\(sink.kind.name)", "cursor": "\(start)"])
                 return start
             } catch {
@@ -166,6 +170,54 @@ public final class Replayer: Service, Sendable {
             }
         }
         return nil
+    }
+
+    /// A cursor short of the range compaction replaced, where raw segments are gone (a sink added
+    /// after they were released, a copied directory): that range exists only as compacted traces,
+    /// so they go first, as `wick export` writes them — one create event per entity, ids derived from
+    /// their content, so a re-send folds once at a Wick and upserts the same at Langfuse — and the
+    /// cursor moves past the range. A failure throws, and the whole phase is tried again (at least
+    /// once; for the file kind too, which records no position inside this phase). Returns where
+    /// the raw replay starts.
+    private func sendCompacted(from start: UInt64) throws -> UInt64 {
+        // Segments only: this process holds the store's LMDB environment already.
+        let reader = try StoreReader(store.directory, openingIndex: false)
+        let compactedBelow = try reader.compactedSegments().map(\.covered.upperBound).max() ?? 0
+        let firstRaw = try reader.segments().first?.firstSequence ?? store.events.durableSequence
+        guard start < compactedBelow, firstRaw > start else { return start }
+        logger.info("replay.compacted", metadata: ["from": "\(start)", "to": "\(compactedBelow)"])
+        // An empty range: the batches stand for no position of the raw log.
+        var batch = ReplayBatch(range: start..<start)
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            switch transport.send(batch) {
+            case .delivered(let wireBytes, let refusals):
+                for refusal in refusals { deadLetter(batch[refusal.index], refusal.reason) }
+                statistics.compactedEvents.add(batch.count, ordering: .relaxed)
+                statistics.events.add(batch.count, ordering: .relaxed)
+                statistics.batches.add(1, ordering: .relaxed)
+                statistics.rawBytes.add(batch.payloadBytes, ordering: .relaxed)
+                statistics.wireBytes.add(wireBytes, ordering: .relaxed)
+                batch = ReplayBatch(range: start..<start)
+            case .retry(let reason):
+                statistics.retries.add(1, ordering: .relaxed)
+                throw CompactedPhaseFailure(reason: reason)
+            }
+        }
+        // Streamed, a batch at a time: a directory's compacted traces need not fit in memory.
+        try StoredEvents.read(reader, raw: false) { project, event in
+            guard !stopping.load(ordering: .relaxed) else { throw CompactedPhaseFailure(reason: "stopping") }
+            batch.append(sequence: start, receiveTime: 0, project: String(decoding: project, as: UTF8.self), payload: event)
+            if batch.count >= sink.batchEvents || batch.payloadBytes >= sink.batchBytes { try flush() }
+        }
+        try flush()
+        try store.setCursor(sink.cursor, to: compactedBelow)
+        return compactedBelow
+    }
+
+    struct CompactedPhaseFailure: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { "sending compacted traces: \(reason)" }
     }
 
     /// What the workers share: the log reader (one at a time), the batches in flight, and the

@@ -7,12 +7,17 @@ public final class StoreReader {
     /// Why the index could not be used, when it could not.
     public let indexProblem: String?
 
-    public init(_ directory: DataDirectory) throws(StorageError) {
+    /// `openingIndex: false` reads segments only: what the process that holds the `DataStore` may
+    /// use (LMDB must not be opened twice in one process).
+    public init(_ directory: DataDirectory, openingIndex: Bool = true) throws(StorageError) {
         self.directory = directory
         guard directory.exists else {
             throw StorageError(code: .notFound, message: "no data directory at \(directory.root)")
         }
-        if FileSystem.exists(directory.indexPath) {
+        if !openingIndex {
+            index = nil
+            indexProblem = "not opened"
+        } else if FileSystem.exists(directory.indexPath) {
             do {
                 index = try IndexStore(path: directory.indexPath, readOnly: true, initialMapSize: 0)
                 indexProblem = nil

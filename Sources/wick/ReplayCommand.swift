@@ -2,7 +2,6 @@ import ArgumentParser
 import Logging
 import Synchronization
 import WickDaemon
-import WickIngest
 import WickJSON
 import WickReplay
 import WickStore
@@ -62,21 +61,13 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         defer { store.close() }
         let started = ReceiveClock.system.microseconds()
-        let compacted: CompactedPhase
-        do {
-            compacted = try CompactedPhase.run(directory: directory, store: store, sink: sink, logger: logger)
-        } catch {
-            printError("wick replay: \(error)")
-            throw ExitCode(1)
-        }
         let replayer = Replayer(store: store, sink: sink, logger: logger)
         let end = store.events.durableSequence
         try await replayer.runUntil(end)
         let statistics = replayer.statistics
         let summary: JSONValue = .object([
             "events": .number(JSONNumber(statistics.events.load(ordering: .relaxed))),
-            "compactedEvents": .number(JSONNumber(compacted.events)),
-            "compactedRefused": .number(JSONNumber(compacted.refused)),
+            "compactedEvents": .number(JSONNumber(statistics.compactedEvents.load(ordering: .relaxed))),
             "batches": .number(JSONNumber(statistics.batches.load(ordering: .relaxed))),
             "wireBytes": .number(JSONNumber(statistics.wireBytes.load(ordering: .relaxed))),
             "retries": .number(JSONNumber(statistics.retries.load(ordering: .relaxed))),
@@ -87,61 +78,12 @@ struct ReplayCommand: AsyncParsableCommand {
         if json {
             print(String(decoding: summary.serialized(), as: UTF8.self))
         } else {
-            if compacted.events > 0 {
-                print("replayed \(compacted.events) events of compacted traces (their raw events were gone), \(compacted.refused) refused")
-            }
             print("replayed \(statistics.events.load(ordering: .relaxed)) events in \(statistics.batches.load(ordering: .relaxed)) batches "
                   + "to \(to) (\(statistics.retries.load(ordering: .relaxed)) retries, "
                   + "\(statistics.deadLetters.load(ordering: .relaxed)) refused, kept in the dead-letter log)")
+            let compacted = statistics.compactedEvents.load(ordering: .relaxed)
+            if compacted > 0 { print("of which \(compacted) were events of compacted traces whose raw events were gone") }
         }
     }
 }
 
-/// The traces a copied directory holds only in compacted form (its raw segments released after its
-/// own replay passed them): sent first, as `wick export` writes them, one create event per entity
-/// with ids derived from its content, so a re-send folds once at a Wick and upserts the same at
-/// Langfuse. Then the cursor is set past the compacted range and the raw replay goes on from there.
-/// Runs only while the cursor is short of that range and raw events are missing from it; an
-/// interrupted run sends the compacted traces again.
-struct CompactedPhase {
-    var events = 0
-    var refused = 0
-
-    static func run(directory: DataDirectory, store: DataStore, sink: Replayer.Sink, logger: Logger) throws -> CompactedPhase {
-        var phase = CompactedPhase()
-        let reader = try StoreReader(directory)
-        let compactedBelow = try reader.compactedSegments().map(\.covered.upperBound).max() ?? 0
-        let start = try store.cursor(sink.cursor) ?? 0
-        let firstRaw = try reader.segments().first?.firstSequence ?? (try reader.logEnd())
-        guard start < compactedBelow, firstRaw > start else { return phase }
-        let transport = sink.transport(directory: directory, logger: logger)
-        _ = try transport.prepare(storedCursor: start)
-        defer { transport.close() }
-        var batch = ReplayBatch(range: start..<compactedBelow)
-        // Streamed, one batch at a time: a directory's compacted traces need not fit in memory.
-        func flush() {
-            guard !batch.isEmpty else { return }
-            var wait = sink.backoffInitialMilliseconds
-            while true {
-                switch transport.send(batch) {
-                case .delivered(_, let refusals):
-                    phase.events += batch.count
-                    phase.refused += refusals.count
-                    batch = ReplayBatch(range: start..<compactedBelow)
-                    return
-                case .retry(let reason):
-                    logger.warning("replay.compacted-retry", metadata: ["reason": "\(reason)"])
-                    usleep(UInt32(clamping: wait * 1000))
-                    wait = min(wait * 2, sink.backoffMaxMilliseconds)
-                }
-            }
-        }
-        try StoredEvents.read(reader, raw: false) { project, event in
-            batch.append(sequence: 0, receiveTime: 0, project: String(decoding: project, as: UTF8.self), payload: event)
-            if batch.count >= sink.batchEvents || batch.payloadBytes >= sink.batchBytes { flush() }
-        }
-        flush()
-        try store.setCursor(sink.cursor, to: compactedBelow)
-        return phase
-    }
-}
