@@ -63,8 +63,21 @@ struct ReplayCommand: AsyncParsableCommand {
         let started = ReceiveClock.system.microseconds()
         let replayer = Replayer(store: store, sink: sink, logger: logger)
         let end = store.events.durableSequence
-        try await replayer.runUntil(end)
         let statistics = replayer.statistics
+        // A progress bar on a terminal, from the replay's own position, while it runs.
+        let drawing = isatty(2) != 0 && !json ? Task {
+            let bar = ProgressBar()
+            while !Task.isCancelled {
+                let position = statistics.position.load(ordering: .relaxed)
+                bar.show(fraction: end > 0 ? Double(min(position, end)) / Double(end) : 1,
+                         "\(statistics.events.load(ordering: .relaxed)) events sent")
+                try? await Task.sleep(nanoseconds: 200_000_000)
+            }
+            bar.finish()
+        } : nil
+        try await replayer.runUntil(end)
+        drawing?.cancel()
+        await drawing?.value
         let summary: JSONValue = .object([
             "events": .number(JSONNumber(statistics.events.load(ordering: .relaxed))),
             "compactedEvents": .number(JSONNumber(statistics.compactedEvents.load(ordering: .relaxed))),
