@@ -262,25 +262,18 @@ public final class Daemon: Sendable {
 
 /// A one-shot gate tasks can wait on.
 final class AsyncBarrier: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let isOpen = Mutex<Bool>(false)
 
     func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        isOpen.withLock { $0 = true }
     }
 
+    /// Returns once open, or once the task is cancelled: a server that failed to bind never opens
+    /// its barrier, and the service group cancels the waiter so that the daemon stops and says why.
+    /// Polled: it waits only while the servers bind, at start.
     func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
+        while !isOpen.withLock({ $0 }) && !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 5_000_000)
         }
     }
 }

@@ -215,6 +215,20 @@ import WickTestSupport
         #expect(try get("/api/public/v2/scores/s-c")["traceId"]?.stringValue == "tr-1")
     }
 
+    /// An HTTP address another process holds: `wick serve` stops with the error (exit 1), it does
+    /// not hang waiting for a server that never listens.
+    @Test func anHTTPAddressInUseStopsTheDaemonWithTheError() throws {
+        let temp = TemporaryDirectory("whb")
+        let first = try ServeProcess(dataDirectory: temp.file("a"), arguments: ["--log-level", "error"])
+        defer { first.kill(SIGTERM) }
+        let taken = try #require(first.announcement.http)
+        let second = try run(builtExecutable("wick"), ["serve", "--data-dir", temp.file("b"), "--socket", temp.file("b.sock"),
+                                                      "--udp", "off", "--unix-datagram", "off", "--metrics", "off",
+                                                      "--http", taken, "--log-level", "error"], timeout: .seconds(30))
+        #expect(second.termination == .exited(1), "\(second.errors)")
+        #expect(second.errors.contains("Address already in use"), "\(second.errors)")
+    }
+
     /// Langfuse's Python SDK v2 (langfuse==2.60.10, in the venv `make test` creates), unchanged.
     @Test func langfusePythonSDKv2WorksUnchanged() throws {
         let python = packageRoot + "/.venv/langfuse2/bin/python"

@@ -18,6 +18,8 @@ struct ReadinessService: Service {
 
     func run() async throws {
         for barrier in bound { await barrier.wait() }
+        // Cancelled before everything listened (a server could not bind): nothing to announce.
+        guard !Task.isCancelled else { return }
         let announcement = daemon.announcement
         RuntimeFile.write(announcement, to: daemon.store.directory.runtimePath, logger: daemon.logger)
         onReady(announcement)
