@@ -160,11 +160,22 @@ public final class Compactor: Sendable {
     private struct Group {
         var project: String
         var traceID: String
-        var records: [StoredRecord] = []
+        /// The group's records, linked through `RawRecord.next` in arrival order.
+        var first: Int
+        var last: Int
 
         func matches(project other: UnsafeRawBufferPointer, traceKey: UnsafeRawBufferPointer) -> Bool {
             project.utf8.elementsEqual(other) && traceID.utf8.elementsEqual(traceKey)
         }
+    }
+
+    /// A raw event read: where its payload sits in the compaction's arena, and its group's next record.
+    private struct RawRecord {
+        var offset: Int
+        var length: Int
+        var sequence: UInt64
+        var receiveTime: Int64
+        var next = -1
     }
 
     private func compact(_ input: DataStore.CompactionInput, step: (CompactionStep) -> Void) throws -> Report {
@@ -178,6 +189,11 @@ public final class Compactor: Sendable {
         // Groups whose hash another group took first (a 64-bit collision: practically never).
         var collided: [Int] = []
         var carried = RecordBatch()
+        // The events' payloads, back to back: one copy, no allocation per event.
+        var arena: [UInt8] = []
+        arena.reserveCapacity(Int(input.uncompressedBytes))
+        var records: [RawRecord] = []
+        records.reserveCapacity(Int(input.recordCount))
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
         try store.readRecords(of: &input) { sequence, record in
             report.rawRecords += 1
@@ -196,48 +212,56 @@ public final class Compactor: Sendable {
             for byte in record.project { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
             hash = (hash ^ 0xFF) &* 0x100_0000_01B3
             for byte in traceKey { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            let position: Int
+            let index = records.count
+            records.append(RawRecord(offset: arena.count, length: record.payload.count, sequence: sequence,
+                                     receiveTime: record.receiveTime))
+            arena.append(contentsOf: record.payload)
             if let found = groupIndex[hash], groups[found].matches(project: record.project, traceKey: traceKey) {
-                position = found
+                records[groups[found].last].next = index
+                groups[found].last = index
             } else if let found = collided.first(where: { groups[$0].matches(project: record.project, traceKey: traceKey) }) {
-                position = found
+                records[groups[found].last].next = index
+                groups[found].last = index
             } else {
-                position = groups.count
-                groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self)))
+                let position = groups.count
+                groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self),
+                                    first: index, last: index))
                 if groupIndex[hash] == nil { groupIndex[hash] = position } else { collided.append(position) }
             }
-            // Only the payload is needed to fold; the keys are the group's (put back for a record carried over).
-            groups[position].records.append(StoredRecord(sequence: sequence, kind: .rawEvent, receiveTime: record.receiveTime,
-                                                         project: groups[position].project, keys: [],
-                                                         payload: Array(record.payload)))
         }
         let builder = try store.makeCompactedSegment(replacing: input)
         if !carried.isEmpty { try builder.append(carried) }
         let (prices, scoreConfigs) = rules.withLock { ($0.prices, $0.scoreConfigs) }
+        let keys = groups.map { TraceDocuments.traceIndexKey($0.traceID) }
+        // Traces with a document already (late events): merged by the full fold.
+        let haveDocuments = try store.haveCompactedRecords(keys)
         var batch = RecordBatch(reservingCapacity: 1 << 20)
-        for group in groups {
-            let key = TraceDocuments.traceIndexKey(group.traceID)
-            let earlier = try store.compactedRecords(for: key).filter { $0.project == group.project }
-            if !earlier.isEmpty { report.merged += 1 }
-            let loaded = TraceLoader.fold(group.traceID, records: earlier + group.records, prices: prices,
-                                          scoreConfigs: scoreConfigs)
-            // Events that do not decode stay as they came (they were dead-lettered when they settled).
-            let rejected = Set(loaded.lateRejects.map(\.sequence))
-            for record in group.records where rejected.contains(record.sequence) {
-                batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: [key],
-                             payload: record.payload)
-                report.carried += 1
-            }
-            if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
-                let document = CompactedTrace.document(loaded.folded, receivedFirst: loaded.times.created,
-                                                       receivedLast: loaded.times.updated)
-                batch.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, keys: [key],
-                             payload: document)
-                report.documents += 1
-            }
-            if batch.byteCount >= 1 << 20 {
-                try builder.append(batch)
-                batch.removeAll()
+        var writer = CompactedTrace.DirectWriter()
+        var events: [CompactedTrace.RawEvent] = []
+        try arena.withUnsafeBytes { arena in
+            for (position, group) in groups.enumerated() {
+                let key = keys[position]
+                events.removeAll(keepingCapacity: true)
+                var next = group.first
+                while next >= 0 {
+                    let record = records[next]
+                    events.append(CompactedTrace.RawEvent(payload: UnsafeRawBufferPointer(rebasing: arena[record.offset..<(record.offset + record.length)]),
+                                                          sequence: record.sequence, receiveTime: record.receiveTime))
+                    next = record.next
+                }
+                if !haveDocuments[position],
+                   writer.write(traceID: group.traceID, events: events, project: group.project, prices: prices, scoreConfigs: scoreConfigs) {
+                    batch.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project, keys: [key],
+                                 payload: writer.document)
+                    report.documents += 1
+                } else {
+                    try fold(group, events: events, key: key, merging: haveDocuments[position], prices: prices,
+                             scoreConfigs: scoreConfigs, into: &batch, report: &report)
+                }
+                if batch.byteCount >= 1 << 20 {
+                    try builder.append(batch)
+                    batch.removeAll()
+                }
             }
         }
         if !batch.isEmpty { try builder.append(batch) }
@@ -247,6 +271,33 @@ public final class Compactor: Sendable {
         report.superseded = commit.superseded
         report.seconds = Double(SegmentLog.monotonicNow() &- started) / 1e9
         return report
+    }
+
+    /// One trace through the full fold (`TraceLoader`, what every read does): with its earlier
+    /// document when it has one, and whenever the direct writer leaves it (late rejects among its events …).
+    private func fold(_ group: Group, events: [CompactedTrace.RawEvent], key: IndexKey, merging: Bool, prices: PriceBook,
+                      scoreConfigs: ScoreConfigs, into batch: inout RecordBatch, report: inout Report) throws {
+        let records = events.map {
+            StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: group.project, keys: [],
+                         payload: Array($0.payload))
+        }
+        let earlier = merging ? try store.compactedRecords(for: key).filter { $0.project == group.project } : []
+        if !earlier.isEmpty { report.merged += 1 }
+        let loaded = TraceLoader.fold(group.traceID, records: earlier + records, prices: prices, scoreConfigs: scoreConfigs)
+        // Events that do not decode stay as they came (they were dead-lettered when they settled).
+        let rejected = Set(loaded.lateRejects.map(\.sequence))
+        for record in records where rejected.contains(record.sequence) {
+            batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: [key],
+                         payload: record.payload)
+            report.carried += 1
+        }
+        if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
+            let document = CompactedTrace.document(loaded.folded, receivedFirst: loaded.times.created,
+                                                   receivedLast: loaded.times.updated)
+            batch.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, keys: [key],
+                         payload: document)
+            report.documents += 1
+        }
     }
 }
 

@@ -221,13 +221,20 @@ private struct DocumentReader {
     }
 }
 
-/// Writes a document's JSON straight to bytes.
-private struct DocumentWriter {
+/// Writes a document's JSON straight to bytes (the fold's result here; events' bytes in
+/// `CompactedTrace.DirectWriter`).
+struct DocumentWriter {
     var bytes: [UInt8] = []
     private var needsComma = false
 
     init() {
         bytes.reserveCapacity(2048)
+    }
+
+    /// A writer that starts empty in `buffer`'s storage (a caller writing many documents keeps one).
+    init(reusing buffer: [UInt8]) {
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
     }
 
     mutating func open() {
@@ -257,6 +264,29 @@ private struct DocumentWriter {
     }
 
     mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// A value's JSON text as an event wrote it (a string with its quotes and escapes): it was
+    /// validated with the event, and decodes to what the event's did.
+    mutating func copy(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
+        let range = field.kind == .string ? (field.range.lowerBound - 1)..<(field.range.upperBound + 1) : field.range
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[range]))
+    }
+
+    /// An integer, in decimal.
+    mutating func integer(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { out in
+            repeat {
+                out[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[(24 - count)...]))
+        }
+    }
     mutating func string(_ text: String) { JSONWriter.writeString(text, to: &bytes) }
     mutating func value(_ value: JSONValue) { value.write(to: &bytes) }
 
