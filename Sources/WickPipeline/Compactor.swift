@@ -107,9 +107,11 @@ public final class Compactor: Sendable {
             var report = Report()
             var current = Progress(segmentsDone: 0, segmentsTotal: backlog.segments, bytesDone: 0, bytesTotal: backlog.bytes)
             progress(current)
+            // Kept from one input to the next (a backlog is many inputs), let go when the run ends.
+            var scratch = Scratch()
             while !stopping.load(ordering: .relaxed),
                   let input = try store.nextCompactionInput(below: gate, maxBytes: configuration.maxInputBytes) {
-                let one = try compact(input, step: step)
+                let one = try compact(input, scratch: &scratch, step: step)
                 report.add(one)
                 runningTotals.withLock { $0.add(one) }
                 current.segmentsDone += input.segments.count
@@ -160,12 +162,40 @@ public final class Compactor: Sendable {
     private struct Group {
         var project: String
         var traceID: String
+        /// The project and the trace key in `Scratch.groupKeys`, back to back.
+        var keyStart: Int
+        var projectLength: Int
+        var traceLength: Int
         /// The group's records, linked through `RawRecord.next` in arrival order.
         var first: Int
         var last: Int
+    }
 
-        func matches(project other: UnsafeRawBufferPointer, traceKey: UnsafeRawBufferPointer) -> Bool {
-            project.utf8.elementsEqual(other) && traceID.utf8.elementsEqual(traceKey)
+    /// What one compaction works in: the events' payloads back to back (one copy, no allocation
+    /// per event), where each is, and the groups' keys. Its memory is reused by the next input, so
+    /// that a backlog pays for its pages once.
+    private struct Scratch {
+        var arena: [UInt8] = []
+        var records: [RawRecord] = []
+        var groupKeys: [UInt8] = []
+        var writer = CompactedTrace.DirectWriter()
+        var events: [CompactedTrace.RawEvent] = []
+
+        mutating func reset(reserving bytes: Int, records count: Int) {
+            arena.removeAll(keepingCapacity: true)
+            arena.reserveCapacity(bytes)
+            records.removeAll(keepingCapacity: true)
+            records.reserveCapacity(count)
+            groupKeys.removeAll(keepingCapacity: true)
+        }
+
+        func matches(_ group: Group, project: UnsafeRawBufferPointer, traceKey: UnsafeRawBufferPointer) -> Bool {
+            guard group.projectLength == project.count, group.traceLength == traceKey.count else { return false }
+            return groupKeys.withUnsafeBytes { keys in
+                let base = keys.baseAddress! + group.keyStart
+                return (project.isEmpty || memcmp(base, project.baseAddress!, project.count) == 0)
+                    && (traceKey.isEmpty || memcmp(base + project.count, traceKey.baseAddress!, traceKey.count) == 0)
+            }
         }
     }
 
@@ -178,7 +208,7 @@ public final class Compactor: Sendable {
         var next = -1
     }
 
-    private func compact(_ input: DataStore.CompactionInput, step: (CompactionStep) -> Void) throws -> Report {
+    private func compact(_ input: DataStore.CompactionInput, scratch: inout Scratch, step: (CompactionStep) -> Void) throws -> Report {
         let started = SegmentLog.monotonicNow()
         var input = input
         var report = Report()
@@ -189,11 +219,7 @@ public final class Compactor: Sendable {
         // Groups whose hash another group took first (a 64-bit collision: practically never).
         var collided: [Int] = []
         var carried = RecordBatch()
-        // The events' payloads, back to back: one copy, no allocation per event.
-        var arena: [UInt8] = []
-        arena.reserveCapacity(Int(input.uncompressedBytes))
-        var records: [RawRecord] = []
-        records.reserveCapacity(Int(input.recordCount))
+        scratch.reset(reserving: Int(input.uncompressedBytes), records: Int(input.recordCount))
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
         try store.readRecords(of: &input) { sequence, record in
             report.rawRecords += 1
@@ -212,20 +238,23 @@ public final class Compactor: Sendable {
             for byte in record.project { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
             hash = (hash ^ 0xFF) &* 0x100_0000_01B3
             for byte in traceKey { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            let index = records.count
-            records.append(RawRecord(offset: arena.count, length: record.payload.count, sequence: sequence,
-                                     receiveTime: record.receiveTime))
-            arena.append(contentsOf: record.payload)
-            if let found = groupIndex[hash], groups[found].matches(project: record.project, traceKey: traceKey) {
-                records[groups[found].last].next = index
+            let index = scratch.records.count
+            scratch.records.append(RawRecord(offset: scratch.arena.count, length: record.payload.count, sequence: sequence,
+                                             receiveTime: record.receiveTime))
+            scratch.arena.append(contentsOf: record.payload)
+            if let found = groupIndex[hash], scratch.matches(groups[found], project: record.project, traceKey: traceKey) {
+                scratch.records[groups[found].last].next = index
                 groups[found].last = index
-            } else if let found = collided.first(where: { groups[$0].matches(project: record.project, traceKey: traceKey) }) {
-                records[groups[found].last].next = index
+            } else if let found = collided.first(where: { scratch.matches(groups[$0], project: record.project, traceKey: traceKey) }) {
+                scratch.records[groups[found].last].next = index
                 groups[found].last = index
             } else {
                 let position = groups.count
                 groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self),
-                                    first: index, last: index))
+                                    keyStart: scratch.groupKeys.count, projectLength: record.project.count,
+                                    traceLength: traceKey.count, first: index, last: index))
+                scratch.groupKeys.append(contentsOf: record.project)
+                scratch.groupKeys.append(contentsOf: traceKey)
                 if groupIndex[hash] == nil { groupIndex[hash] = position } else { collided.append(position) }
             }
         }
@@ -235,36 +264,40 @@ public final class Compactor: Sendable {
         let keys = groups.map { TraceDocuments.traceIndexKey($0.traceID) }
         // Traces with a document already (late events): merged by the full fold.
         let haveDocuments = try store.haveCompactedRecords(keys)
-        var batch = RecordBatch(reservingCapacity: 1 << 20)
-        var writer = CompactedTrace.DirectWriter()
-        var events: [CompactedTrace.RawEvent] = []
-        try arena.withUnsafeBytes { arena in
+        var batch = RecordBatch()
+        var writer = scratch.writer
+        var events = scratch.events
+        defer {
+            scratch.writer = writer
+            scratch.events = events
+        }
+        let records = scratch.records
+        try scratch.arena.withUnsafeBytes { arena in
             for (position, group) in groups.enumerated() {
                 let key = keys[position]
                 events.removeAll(keepingCapacity: true)
                 var next = group.first
                 while next >= 0 {
                     let record = records[next]
-                    events.append(CompactedTrace.RawEvent(payload: UnsafeRawBufferPointer(rebasing: arena[record.offset..<(record.offset + record.length)]),
-                                                          sequence: record.sequence, receiveTime: record.receiveTime))
+                    let payload = UnsafeRawBufferPointer(rebasing: arena[record.offset..<(record.offset + record.length)])
+                    events.append(CompactedTrace.RawEvent(payload: payload, sequence: record.sequence, receiveTime: record.receiveTime))
                     next = record.next
                 }
                 if !haveDocuments[position],
                    writer.write(traceID: group.traceID, events: events, project: group.project, prices: prices, scoreConfigs: scoreConfigs) {
-                    batch.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project, keys: [key],
-                                 payload: writer.document)
+                    try writer.document.withUnsafeBytes { document in
+                        try builder.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project, key: key,
+                                           payload: document, runs: writer.textRuns)
+                    }
                     report.documents += 1
                 } else {
                     try fold(group, events: events, key: key, merging: haveDocuments[position], prices: prices,
                              scoreConfigs: scoreConfigs, into: &batch, report: &report)
-                }
-                if batch.byteCount >= 1 << 20 {
                     try builder.append(batch)
                     batch.removeAll()
                 }
             }
         }
-        if !batch.isEmpty { try builder.append(batch) }
         let commit = try store.publish(builder, replacing: input, step: step)
         report.compactedSegments = 1
         report.compactedFileBytes = commit.fileBytes

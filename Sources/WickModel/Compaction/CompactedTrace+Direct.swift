@@ -1,5 +1,9 @@
 public import WickJSON
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension CompactedTrace {
     /// One raw event of a trace, for ``DirectWriter``: the bytes the client sent, and where the
     /// store put them.
@@ -31,6 +35,9 @@ extension CompactedTrace {
     /// One per compaction: it keeps its buffers from one trace to the next.
     public struct DirectWriter {
         private var events: [Event] = []
+        /// Score events, decoded in full (`Event.score` points here).
+        private var scores: [IngestionEvent] = []
+        private var byArrival: [Int] = []
         private var kept: [Int] = []
         private var groupOf: [Int] = []
         /// `kept` by group (observations), each group's events in order; `groupStart[g]` is where group g starts.
@@ -46,12 +53,16 @@ extension CompactedTrace {
 
         /// The last document written.
         public var document: [UInt8] { buffer }
+        /// Where in ``document`` the prompts and completions are (inputs and outputs, as the events
+        /// wrote them), in order: what a compacted frame keeps apart from the rest.
+        public private(set) var textRuns: [Range<Int>] = []
 
         /// Writes the document of trace `traceID` (its events in any order); false when the events
         /// need the full fold (see the type's comment), and ``document`` is then undefined.
         public mutating func write(traceID: String, events raw: [RawEvent], project: String, prices: PriceBook,
                                    scoreConfigs: ScoreConfigs) -> Bool {
             events.removeAll(keepingCapacity: true)
+            scores.removeAll(keepingCapacity: true)
             guard !raw.isEmpty else { return false }
             var id = traceID
             let read = id.withUTF8 { id in
@@ -90,9 +101,10 @@ extension CompactedTrace {
                 // Scores are few and configs may change them: decoded and checked as the fold's are.
                 guard case .success(let score) = IngestionEvent.decode(buffer, sequence: raw.sequence, receiveTime: raw.receiveTime,
                                                                        project: project).flatMap(scoreConfigs.check),
-                      score.body.id != nil, let trace = score.traceID, trace.utf8.elementsEqual(traceID)
+                      score.body.id != nil, var trace = score.traceID, trace.withUTF8({ same(UnsafeRawBufferPointer($0), traceID) })
                 else { return false }
-                event.score = score
+                event.score = scores.count
+                scores.append(score)
             default:
                 var reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
                 ValidatedJSON.forEachMember(of: bodyField, in: buffer) { key, value in reader.member(key, value) }
@@ -101,7 +113,7 @@ extension CompactedTrace {
                 if type.isGenerationLikeEvent && (reader.body.promptName == nil) != (reader.body.promptVersion == nil) { return false }
                 // The trace an event belongs to (IngestionEvent.traceID) must be this one.
                 let trace = type == .traceCreate ? entity : reader.traceId
-                guard let trace, !trace.hasEscapes, trace.rawBytes(in: buffer).elementsEqual(traceID) else { return false }
+                guard let trace, !trace.hasEscapes, same(trace.rawBytes(in: buffer), traceID) else { return false }
                 event.entity = entity
                 event.body = reader.body
             }
@@ -113,12 +125,13 @@ extension CompactedTrace {
         /// Langfuse's order (TraceFold.OrderKey).
         private mutating func orderAndDeduplicate() {
             kept.removeAll(keepingCapacity: true)
-            var byArrival = Array(events.indices)
+            byArrival.removeAll(keepingCapacity: true)
+            byArrival.append(contentsOf: events.indices)
             byArrival.sort { events[$0].sequence < events[$1].sequence }
             if events.count <= 48 {
                 for position in byArrival {
                     let id = events[position].idBytes
-                    if !kept.contains(where: { events[$0].idBytes.elementsEqual(id) }) { kept.append(position) }
+                    if !kept.contains(where: { same(events[$0].idBytes, id) }) { kept.append(position) }
                 }
             } else {
                 var seen = Set<String>(minimumCapacity: events.count)
@@ -151,15 +164,15 @@ extension CompactedTrace {
                     traceEvents.append(position)
                 case .scoreCreate:
                     // !: read() kept only scores with an id.
-                    let score = events[position].score!
+                    let score = scores[events[position].score]
                     scoreEvents.add(score, to: score.body.id!)
                 default:
                     let entity = events[position].entityBytes
                     let found: Int?
                     if heads.count <= 16 {
-                        found = heads.firstIndex { events[$0].entityBytes.elementsEqual(entity) }
+                        found = heads.firstIndex { same(events[$0].entityBytes, entity) }
                     } else {
-                        found = byHash[Self.hash(entity)]?.first { events[heads[$0]].entityBytes.elementsEqual(entity) }
+                        found = byHash[Self.hash(entity)]?.first { same(events[heads[$0]].entityBytes, entity) }
                     }
                     if let found {
                         groupOf[position] = found
@@ -195,7 +208,9 @@ extension CompactedTrace {
             }
             observations.sort { a, b in
                 if a.start != b.start { return a.start < b.start }
-                return events[a.first].entityBytes.lexicographicallyPrecedes(events[b.first].entityBytes)
+                let x = events[a.first].entityBytes, y = events[b.first].entityBytes
+                let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                return order != 0 ? order < 0 : x.count < y.count
             }
             var trace: FoldedTraceFields?
             if !traceEvents.isEmpty {
@@ -205,8 +220,11 @@ extension CompactedTrace {
             var scores = scoreEvents.groups.compactMap { TraceFold.foldScore(id: $0.id, $0.events) }
             scores.sort { ($0.timestamp, $0.id) < ($1.timestamp, $1.id) }
 
-            var writer = DocumentWriter(reusing: buffer)
-            buffer = []
+            var writer = DocumentWriter(reusing: [])
+            swap(&writer.bytes, &buffer)
+            writer.bytes.removeAll(keepingCapacity: true)
+            swap(&writer.runs, &textRuns)
+            writer.runs.removeAll(keepingCapacity: true)
             writer.open()
             writer.key("wick"); writer.integer(Int64(CompactedTrace.version))
             writer.key("traceId"); writer.string(traceID)
@@ -224,7 +242,7 @@ extension CompactedTrace {
                 if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
                 for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
             }
-            if let total { writer.key("totalCost"); writer.raw(total.json.text) }
+            if let total { writer.key("totalCost"); total.write(to: &writer.bytes) }
             if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
             if let trace {
                 writer.key("trace")
@@ -242,7 +260,8 @@ extension CompactedTrace {
                 writer.list(scores) { $0.score($1) }
             }
             writer.close()
-            buffer = writer.bytes
+            swap(&writer.bytes, &buffer)
+            swap(&writer.runs, &textRuns)
             return true
         }
 
@@ -386,6 +405,12 @@ extension CompactedTrace {
             writer.copy(ref.field, in: events[ref.event].buffer)
         }
 
+        private func copyText(_ name: StaticString, _ ref: Ref?, to writer: inout DocumentWriter) {
+            guard let ref else { return }
+            writer.key(name)
+            writer.copyText(ref.field, in: events[ref.event].buffer)
+        }
+
         private func environment(_ ref: Ref?, to writer: inout DocumentWriter) {
             let name = MergeRules.normaliseEnvironment(ref.map { $0.field.string(in: events[$0.event].buffer) })
             writer.environment(name)
@@ -408,8 +433,8 @@ extension CompactedTrace {
             copy("sessionId", trace.sessionId, to: &writer)
             copy("release", trace.release, to: &writer)
             copy("version", trace.version, to: &writer)
-            copy("input", trace.input, to: &writer)
-            copy("output", trace.output, to: &writer)
+            copyText("input", trace.input, to: &writer)
+            copyText("output", trace.output, to: &writer)
             metadata(trace.metadata, to: &writer)
             if !trace.tags.isEmpty {
                 writer.key("tags")
@@ -438,8 +463,8 @@ extension CompactedTrace {
             if let time = observation.completionStartTime { writer.key("completionStartTime"); writer.time(time) }
             copy("model", observation.model, to: &writer)
             copy("modelParameters", observation.modelParameters, to: &writer)
-            copy("input", observation.input, to: &writer)
-            copy("output", observation.output, to: &writer)
+            copyText("input", observation.input, to: &writer)
+            copyText("output", observation.output, to: &writer)
             metadata(observation.metadata, to: &writer)
             if let level = observation.level, !level.field.isNull, !level.field.equals("DEFAULT", in: events[level.event].buffer) {
                 copy("level", level, to: &writer)
@@ -465,8 +490,8 @@ extension CompactedTrace {
             if let cost = observation.cost {
                 writer.key("@cost")
                 writer.open()
-                for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.key(name); writer.raw(value.json.text) }
-                if let value = cost.total { writer.key("total"); writer.raw(value.json.text) }
+                for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.key(name); value.write(to: &writer.bytes) }
+                if let value = cost.total { writer.key("total"); value.write(to: &writer.bytes) }
                 writer.close()
             }
             writer.close()
@@ -475,6 +500,13 @@ extension CompactedTrace {
 }
 
 // MARK: - What the direct writer keeps
+
+/// Byte equality.
+private func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    guard a.count > 0 else { return true }
+    return memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+}
 
 /// A value as one event wrote it: the event (its position in the writer's list) and the field.
 private struct Ref {
@@ -500,8 +532,9 @@ private struct Event {
     var sequence: UInt64
     var entity = JSONField(kind: .string, range: 0..<0)
     var body = BodyFields()
-    /// A score, decoded in full.
-    var score: IngestionEvent?
+    /// A score's position in the writer's `scores` (decoded in full); -1 for other events. An
+    /// index, not the event, so that an `Event` copies without reference counting.
+    var score = -1
 
     var idBytes: UnsafeRawBufferPointer { id.rawBytes(in: buffer) }
     var entityBytes: UnsafeRawBufferPointer { entity.rawBytes(in: buffer) }
@@ -554,7 +587,9 @@ private struct BodyReader {
     }
 
     mutating func member(_ keyField: JSONField, _ field: JSONField) {
-        guard ok, let key = BodyKey(keyField, in: buffer), keys.has(key) else { return }
+        guard ok else { return }
+        let key = keyField.hasEscapes ? BodyKey(keyField, in: buffer) : BodyKey.match(keyField.rawBytes(in: buffer))
+        guard let key, keys.has(key) else { return }
         ok = read(key, field)
     }
 
@@ -684,6 +719,59 @@ private struct BodyReader {
         }
         return true
     }
+}
+
+extension BodyKey {
+    /// The key `bytes` (unescaped) names: a switch on the length and first bytes, then one
+    /// comparison, with no table to load (compaction runs this for every member of every body).
+    static func match(_ bytes: UnsafeRawBufferPointer) -> BodyKey? {
+        guard bytes.count >= 2 else { return nil }
+        let candidate: BodyKey
+        switch (bytes.count, bytes[0], bytes[1]) {
+        case (2, UInt8(ascii: "i"), _): candidate = .id
+        case (4, UInt8(ascii: "n"), _): candidate = .name
+        case (4, UInt8(ascii: "t"), UInt8(ascii: "a")): candidate = .tags
+        case (4, UInt8(ascii: "t"), UInt8(ascii: "y")): candidate = .type
+        case (5, UInt8(ascii: "i"), _): candidate = .input
+        case (5, UInt8(ascii: "l"), _): candidate = .level
+        case (5, UInt8(ascii: "m"), _): candidate = .model
+        case (5, UInt8(ascii: "u"), _): candidate = .usage
+        case (5, UInt8(ascii: "v"), _): candidate = .value
+        case (6, UInt8(ascii: "o"), _): candidate = .output
+        case (6, UInt8(ascii: "u"), _): candidate = .userId
+        case (6, UInt8(ascii: "p"), _): candidate = .`public`
+        case (6, UInt8(ascii: "s"), _): candidate = .source
+        case (7, UInt8(ascii: "t"), _): candidate = .traceId
+        case (7, UInt8(ascii: "v"), _): candidate = .version
+        case (7, UInt8(ascii: "r"), _): candidate = .release
+        case (7, UInt8(ascii: "e"), _): candidate = .endTime
+        case (7, UInt8(ascii: "c"), _): candidate = .comment
+        case (7, UInt8(ascii: "q"), _): candidate = .queueId
+        case (8, UInt8(ascii: "m"), _): candidate = .metadata
+        case (8, UInt8(ascii: "d"), _): candidate = .dataType
+        case (8, UInt8(ascii: "c"), _): candidate = .configId
+        case (9, UInt8(ascii: "t"), _): candidate = .timestamp
+        case (9, UInt8(ascii: "s"), UInt8(ascii: "e")): candidate = .sessionId
+        case (9, UInt8(ascii: "s"), UInt8(ascii: "t")): candidate = .startTime
+        case (10, UInt8(ascii: "e"), _): candidate = .externalId
+        case (10, UInt8(ascii: "p"), _): candidate = .promptName
+        case (11, UInt8(ascii: "e"), _): candidate = .environment
+        case (11, UInt8(ascii: "c"), _): candidate = .costDetails
+        case (12, UInt8(ascii: "u"), _): candidate = .usageDetails
+        case (12, UInt8(ascii: "d"), _): candidate = .datasetRunId
+        case (13, UInt8(ascii: "s"), _): candidate = .statusMessage
+        case (13, UInt8(ascii: "p"), _): candidate = .promptVersion
+        case (13, UInt8(ascii: "o"), _): candidate = .observationId
+        case (15, UInt8(ascii: "m"), _): candidate = .modelParameters
+        case (16, UInt8(ascii: "e"), _): candidate = .executionTraceId
+        case (19, UInt8(ascii: "p"), _): candidate = .parentObservationId
+        case (19, UInt8(ascii: "c"), _): candidate = .completionStartTime
+        default: return nil
+        }
+        let name = candidate.name
+        return memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0 ? candidate : nil
+    }
+
 }
 
 /// An observation folded on fields (the Observation the fold would build).

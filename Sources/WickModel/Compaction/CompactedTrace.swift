@@ -33,7 +33,7 @@ public enum CompactedTrace: Sendable {
             if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
             for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
         }
-        if let total { writer.key("totalCost"); writer.raw(total.json.text) }
+        if let total { writer.key("totalCost"); total.write(to: &writer.bytes) }
         if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
         if folded.trace.hasTraceEvent {
             writer.key("trace")
@@ -226,6 +226,8 @@ private struct DocumentReader {
 struct DocumentWriter {
     var bytes: [UInt8] = []
     private var needsComma = false
+    /// Where the values written by ``copyText(_:in:)`` are: what a compacted frame keeps apart.
+    var runs: [Range<Int>] = []
 
     init() {
         bytes.reserveCapacity(2048)
@@ -270,6 +272,13 @@ struct DocumentWriter {
     mutating func copy(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
         let range = field.kind == .string ? (field.range.lowerBound - 1)..<(field.range.upperBound + 1) : field.range
         bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[range]))
+    }
+
+    /// ``copy(_:in:)`` for a value that is mostly text (a prompt, a completion), noting where it is.
+    mutating func copyText(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
+        let start = bytes.count
+        copy(field, in: buffer)
+        runs.append(start..<bytes.count)
     }
 
     /// An integer, in decimal.
@@ -391,8 +400,8 @@ struct DocumentWriter {
         if let cost = observation.cost {
             key("@cost")
             open()
-            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); raw(value.json.text) }
-            if let value = cost.total { key("total"); raw(value.json.text) }
+            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); value.write(to: &bytes) }
+            if let value = cost.total { key("total"); value.write(to: &bytes) }
             close()
         }
         close()

@@ -37,8 +37,8 @@ final class ActiveSegment {
     static func create(directory: String, id: UInt64, kind: SegmentKind, firstSequence: UInt64, createdAt: Int64,
                        coveredEnd: UInt64 = 0, faults: FaultInjector?) throws(StorageError) -> ActiveSegment {
         let path = directory + "/" + SegmentNaming.fileName(id)
-        let header = SegmentHeader(kind: kind, segmentID: id, createdAt: createdAt, firstSequence: firstSequence,
-                                   coveredEnd: coveredEnd)
+        let header = SegmentHeader(version: SegmentHeader.version(for: kind), kind: kind, segmentID: id, createdAt: createdAt,
+                                   firstSequence: firstSequence, coveredEnd: coveredEnd)
         let file = try SystemFile.open(path, .createExclusive, faults: faults)
         do {
             try header.encoded().withBytes { (raw) throws(StorageError) in try file.write(raw, at: 0) }
