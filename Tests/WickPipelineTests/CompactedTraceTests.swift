@@ -1,6 +1,6 @@
 import Testing
 import WickJSON
-import WickModel
+@testable import WickModel
 import WickStore
 @testable import WickPipeline
 import WickTestSupport
@@ -208,6 +208,30 @@ import WickTestSupport
         // The tier for priority service was the one priced.
         let generation = try #require(head["observations"]?.arrayValue?.first { $0["id"]?.stringValue == "g1" })
         #expect(generation["@cost"] != nil)
+    }
+
+    /// The direct writer's reading of a plain legacy usage is ProvidedUsage's, and it leaves every
+    /// other shape to ProvidedUsage.
+    @Test func plainUsageIsProvidedUsage() throws {
+        var generator = SplitMix(seed: 11)
+        let keys = ["input", "output", "total", "unit", "promptTokens", "inputCost", "in\\u0070ut"]
+        let values = ["0", "7", "123456789012345678", "1234567890123456789", "-1", "1.0", "1e2", "\"5\"", "null", "\"TOKENS\""]
+        var plain = 0
+        for _ in 0..<3000 {
+            let members = (0..<Int.random(in: 0...4, using: &generator)).map { _ in
+                "\"\(keys[Int.random(in: 0..<keys.count, using: &generator)])\":\(values[Int.random(in: 0..<values.count, using: &generator)])"
+            }
+            let text = Array("{\(members.joined(separator: ","))}".utf8)
+            try text.withUnsafeBytes { buffer in
+                try JSONScanner().validate(buffer)
+                let field = ValidatedJSON.root(buffer)
+                guard let fast = CompactedTrace.DirectWriter.plainUsage(field, in: buffer) else { return }
+                plain += 1
+                #expect(fast == ProvidedUsage.from(usage: ValidatedJSON.value(field, in: buffer).objectValue, usageDetails: nil,
+                                                   costDetails: nil), "\(String(decoding: text, as: UTF8.self))")
+            }
+        }
+        #expect(plain > 300)
     }
 
     /// What the direct writer leaves to the fold: it says so, and writes nothing.

@@ -332,9 +332,10 @@ extension CompactedTrace {
                 }
                 // A non-empty usage or cost map replaces the one before; an empty one never erases it.
                 if body.usage != nil || body.usageDetails != nil || body.costDetails != nil {
-                    let given = ProvidedUsage.from(usage: object(body.usage, event.buffer),
-                                                   usageDetails: object(body.usageDetails, event.buffer),
-                                                   costDetails: object(body.costDetails, event.buffer))
+                    let plain = body.usageDetails == nil && body.costDetails == nil ? body.usage.flatMap { Self.plainUsage($0, in: event.buffer) } : nil
+                    let given = plain
+                        ?? ProvidedUsage.from(usage: object(body.usage, event.buffer), usageDetails: object(body.usageDetails, event.buffer),
+                                              costDetails: object(body.costDetails, event.buffer))
                     if !given.usage.isEmpty { provided = given }
                     if !given.costs.isEmpty { costs = given.costs }
                 }
@@ -367,6 +368,54 @@ extension CompactedTrace {
                 observation.cost = CostCalculator.cost(of: priced, prices: prices)
             }
             return observation
+        }
+
+        /// ProvidedUsage.from for the usual shape, without building the objects: a legacy `usage`
+        /// of plain non-negative integers under `input`, `output` and `total` (each once), and no
+        /// `usageDetails` or `costDetails`. Nil for anything else (ProvidedUsage.from then decides).
+        static func plainUsage(_ usage: JSONField, in buffer: UnsafeRawBufferPointer) -> ProvidedUsage? {
+            var counts: (input: UInt64?, output: UInt64?, total: UInt64?) = (nil, nil, nil)
+            var plain = true
+            ValidatedJSON.forEachMember(of: usage, in: buffer) { key, value in
+                guard plain, !key.hasEscapes, let count = Self.plainCount(value, buffer) else {
+                    plain = false
+                    return
+                }
+                let name = key.rawBytes(in: buffer)
+                if name.count == 5, counts.input == nil, key.equals("input", in: buffer) {
+                    counts.input = count
+                } else if name.count == 6, counts.output == nil, key.equals("output", in: buffer) {
+                    counts.output = count
+                } else if name.count == 5, counts.total == nil, key.equals("total", in: buffer) {
+                    counts.total = count
+                } else {
+                    plain = false
+                }
+            }
+            guard plain else { return nil }
+            var result = ProvidedUsage()
+            if let input = counts.input { result.usage["input"] = input }
+            if let output = counts.output { result.usage["output"] = output }
+            if let total = counts.total {
+                result.usage["total"] = total
+            } else if let input = counts.input, let output = counts.output {
+                result.usage["total"] = input + output
+            }
+            return result
+        }
+
+        /// A number written as plain digits (what ProvidedUsage.count takes as a count), nil for
+        /// anything else.
+        static func plainCount(_ field: JSONField, _ buffer: UnsafeRawBufferPointer) -> UInt64? {
+            guard field.kind == .number else { return nil }
+            let digits = field.rawBytes(in: buffer)
+            guard digits.count <= 18 else { return nil }
+            var value: UInt64 = 0
+            for digit in digits {
+                guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + UInt64(digit - UInt8(ascii: "0"))
+            }
+            return value
         }
 
         /// FNV-1a 64.
