@@ -244,6 +244,8 @@ import WickTestSupport
         #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g"}}"#,
         // An id written with escapes.
         #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g\u0041","traceId":"t1"}}"#,
+        // An event id outside ASCII (the fold compares ids as Swift strings: canonically equivalent ones are one).
+        #"{"id":"café","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1"}}"#,
         // Metadata a second time (a deep merge).
         #"{"id":"x","type":"trace-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"t1","metadata":{"b":1}}}"#,
         // Metadata that is not an object (wrapped by the fold).

@@ -30,9 +30,10 @@ extension CompactedTrace {
     ///
     /// What it leaves to the full fold (``write(traceID:events:project:prices:scoreConfigs:)`` answers
     /// false): events that do not decode (late rejects), events of another trace or of none, legacy
-    /// `observation-*` events, ids written with escapes, metadata given by more than one event of an
-    /// entity or not as an object (deep merges), and prices that read model parameters or metadata.
-    /// One per compaction: it keeps its buffers from one trace to the next.
+    /// `observation-*` events, event and entity ids written with escapes or outside ASCII (the fold
+    /// compares them as Swift strings, which equates canonically equivalent ones; bytes are compared
+    /// here), and metadata given by more than one event of an entity or not as an object (deep
+    /// merges). One per compaction: it keeps its buffers from one trace to the next.
     public struct DirectWriter {
         private var events: [Event] = []
         /// Score events, decoded in full (`Event.score` points here).
@@ -88,7 +89,7 @@ extension CompactedTrace {
                                    scoreConfigs: ScoreConfigs) -> Bool {
             let buffer = raw.payload
             guard let scanned = try? JSONScanner().scan(buffer), case .event(let envelope) = scanned,
-                  let id = envelope.id, id.kind == .string, !id.hasEscapes,
+                  let id = envelope.id, id.kind == .string, !id.hasEscapes, isASCII(id.rawBytes(in: buffer)),
                   let typeField = envelope.type, typeField.kind == .string, let type = EventType(typeField, in: buffer),
                   let timeField = envelope.timestamp, let timestamp = Timestamp(timeField, in: buffer),
                   let bodyField = envelope.body, bodyField.kind == .object
@@ -108,7 +109,7 @@ extension CompactedTrace {
             default:
                 var reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
                 ValidatedJSON.forEachMember(of: bodyField, in: buffer) { key, value in reader.member(key, value) }
-                guard reader.ok, let entity = reader.entity, !entity.hasEscapes else { return false }
+                guard reader.ok, let entity = reader.entity, !entity.hasEscapes, isASCII(entity.rawBytes(in: buffer)) else { return false }
                 // BodyDecoder.finish's rule.
                 if type.isGenerationLikeEvent && (reader.body.promptName == nil) != (reader.body.promptVersion == nil) { return false }
                 // The trace an event belongs to (IngestionEvent.traceID) must be this one.
@@ -549,6 +550,13 @@ extension CompactedTrace {
 }
 
 // MARK: - What the direct writer keeps
+
+/// Whether every byte is ASCII.
+private func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var any: UInt8 = 0
+    for byte in bytes { any |= byte }
+    return any < 0x80
+}
 
 /// Byte equality.
 private func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
