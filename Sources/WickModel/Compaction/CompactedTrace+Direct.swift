@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -548,6 +548,13 @@ extension CompactedTrace {
         }
     }
 }
+
+/// Not Sendable: they borrow the bytes of the thread that read the events.
+@available(*, unavailable)
+extension CompactedTrace.RawEvent: Sendable {}
+
+@available(*, unavailable)
+extension CompactedTrace.DirectWriter: Sendable {}
 
 // MARK: - What the direct writer keeps
 
