@@ -107,9 +107,11 @@ public final class Compactor: Sendable {
             var report = Report()
             var current = Progress(segmentsDone: 0, segmentsTotal: backlog.segments, bytesDone: 0, bytesTotal: backlog.bytes)
             progress(current)
+            // Kept from one input to the next (a backlog is many inputs), let go when the run ends.
+            var scratch = Scratch()
             while !stopping.load(ordering: .relaxed),
                   let input = try store.nextCompactionInput(below: gate, maxBytes: configuration.maxInputBytes) {
-                let one = try compact(input, step: step)
+                let one = try compact(input, scratch: &scratch, step: step)
                 report.add(one)
                 runningTotals.withLock { $0.add(one) }
                 current.segmentsDone += input.segments.count
@@ -160,14 +162,53 @@ public final class Compactor: Sendable {
     private struct Group {
         var project: String
         var traceID: String
-        var records: [StoredRecord] = []
+        /// The project and the trace key in `Scratch.groupKeys`, back to back.
+        var keyStart: Int
+        var projectLength: Int
+        var traceLength: Int
+        /// The group's records, linked through `RawRecord.next` in arrival order.
+        var first: Int
+        var last: Int
+    }
 
-        func matches(project other: UnsafeRawBufferPointer, traceKey: UnsafeRawBufferPointer) -> Bool {
-            project.utf8.elementsEqual(other) && traceID.utf8.elementsEqual(traceKey)
+    /// What one compaction works in: the events' payloads back to back (one copy, no allocation
+    /// per event), where each is, and the groups' keys. Its memory is reused by the next input, so
+    /// that a backlog pays for its pages once.
+    private struct Scratch {
+        var arena: [UInt8] = []
+        var records: [RawRecord] = []
+        var groupKeys: [UInt8] = []
+        var writer = CompactedTrace.DirectWriter()
+        var events: [CompactedTrace.RawEvent] = []
+
+        mutating func reset(reserving bytes: Int, records count: Int) {
+            arena.removeAll(keepingCapacity: true)
+            arena.reserveCapacity(bytes)
+            records.removeAll(keepingCapacity: true)
+            records.reserveCapacity(count)
+            groupKeys.removeAll(keepingCapacity: true)
+        }
+
+        func matches(_ group: Group, project: UnsafeRawBufferPointer, traceKey: UnsafeRawBufferPointer) -> Bool {
+            guard group.projectLength == project.count, group.traceLength == traceKey.count else { return false }
+            return groupKeys.withUnsafeBytes { keys in
+                let base = keys.baseAddress! + group.keyStart
+                return (project.isEmpty || memcmp(base, project.baseAddress!, project.count) == 0)
+                    && (traceKey.isEmpty || memcmp(base + project.count, traceKey.baseAddress!, traceKey.count) == 0)
+            }
         }
     }
 
-    private func compact(_ input: DataStore.CompactionInput, step: (CompactionStep) -> Void) throws -> Report {
+    /// A raw event read: where its payload sits in the compaction's arena, and its group's next record.
+    private struct RawRecord {
+        var offset: Int
+        var length: Int
+        var sequence: UInt64
+        var receiveTime: Int64
+        var next = -1
+    }
+
+    private func compact(_ input: DataStore.CompactionInput, scratch: inout Scratch, step: (CompactionStep) -> Void) throws -> Report {
         let started = SegmentLog.monotonicNow()
         var input = input
         var report = Report()
@@ -178,6 +219,7 @@ public final class Compactor: Sendable {
         // Groups whose hash another group took first (a 64-bit collision: practically never).
         var collided: [Int] = []
         var carried = RecordBatch()
+        scratch.reset(reserving: Int(input.uncompressedBytes), records: Int(input.recordCount))
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
         try store.readRecords(of: &input) { sequence, record in
             report.rawRecords += 1
@@ -196,57 +238,99 @@ public final class Compactor: Sendable {
             for byte in record.project { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
             hash = (hash ^ 0xFF) &* 0x100_0000_01B3
             for byte in traceKey { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            let position: Int
-            if let found = groupIndex[hash], groups[found].matches(project: record.project, traceKey: traceKey) {
-                position = found
-            } else if let found = collided.first(where: { groups[$0].matches(project: record.project, traceKey: traceKey) }) {
-                position = found
+            let index = scratch.records.count
+            scratch.records.append(RawRecord(offset: scratch.arena.count, length: record.payload.count, sequence: sequence,
+                                             receiveTime: record.receiveTime))
+            scratch.arena.append(contentsOf: record.payload)
+            if let found = groupIndex[hash], scratch.matches(groups[found], project: record.project, traceKey: traceKey) {
+                scratch.records[groups[found].last].next = index
+                groups[found].last = index
+            } else if let found = collided.first(where: { scratch.matches(groups[$0], project: record.project, traceKey: traceKey) }) {
+                scratch.records[groups[found].last].next = index
+                groups[found].last = index
             } else {
-                position = groups.count
-                groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self)))
+                let position = groups.count
+                groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self),
+                                    keyStart: scratch.groupKeys.count, projectLength: record.project.count,
+                                    traceLength: traceKey.count, first: index, last: index))
+                scratch.groupKeys.append(contentsOf: record.project)
+                scratch.groupKeys.append(contentsOf: traceKey)
                 if groupIndex[hash] == nil { groupIndex[hash] = position } else { collided.append(position) }
             }
-            // Only the payload is needed to fold; the keys are the group's (put back for a record carried over).
-            groups[position].records.append(StoredRecord(sequence: sequence, kind: .rawEvent, receiveTime: record.receiveTime,
-                                                         project: groups[position].project, keys: [],
-                                                         payload: Array(record.payload)))
         }
         let builder = try store.makeCompactedSegment(replacing: input)
         if !carried.isEmpty { try builder.append(carried) }
         let (prices, scoreConfigs) = rules.withLock { ($0.prices, $0.scoreConfigs) }
-        var batch = RecordBatch(reservingCapacity: 1 << 20)
-        for group in groups {
-            let key = TraceDocuments.traceIndexKey(group.traceID)
-            let earlier = try store.compactedRecords(for: key).filter { $0.project == group.project }
-            if !earlier.isEmpty { report.merged += 1 }
-            let loaded = TraceLoader.fold(group.traceID, records: earlier + group.records, prices: prices,
-                                          scoreConfigs: scoreConfigs)
-            // Events that do not decode stay as they came (they were dead-lettered when they settled).
-            let rejected = Set(loaded.lateRejects.map(\.sequence))
-            for record in group.records where rejected.contains(record.sequence) {
-                batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: [key],
-                             payload: record.payload)
-                report.carried += 1
-            }
-            if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
-                let document = CompactedTrace.document(loaded.folded, receivedFirst: loaded.times.created,
-                                                       receivedLast: loaded.times.updated)
-                batch.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, keys: [key],
-                             payload: document)
-                report.documents += 1
-            }
-            if batch.byteCount >= 1 << 20 {
-                try builder.append(batch)
-                batch.removeAll()
+        let keys = groups.map { TraceDocuments.traceIndexKey($0.traceID) }
+        // Traces with a document already (late events): merged by the full fold.
+        let haveDocuments = try store.haveCompactedRecords(keys)
+        var batch = RecordBatch()
+        var writer = scratch.writer
+        var events = scratch.events
+        defer {
+            scratch.writer = writer
+            scratch.events = events
+        }
+        let records = scratch.records
+        try scratch.arena.withUnsafeBytes { arena in
+            for (position, group) in groups.enumerated() {
+                let key = keys[position]
+                events.removeAll(keepingCapacity: true)
+                var next = group.first
+                while next >= 0 {
+                    let record = records[next]
+                    let payload = UnsafeRawBufferPointer(rebasing: arena[record.offset..<(record.offset + record.length)])
+                    events.append(CompactedTrace.RawEvent(payload: payload, sequence: record.sequence, receiveTime: record.receiveTime))
+                    next = record.next
+                }
+                if !haveDocuments[position],
+                   writer.write(traceID: group.traceID, events: events, project: group.project, prices: prices, scoreConfigs: scoreConfigs) {
+                    try writer.document.withUnsafeBytes { document in
+                        try builder.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project, key: key,
+                                           payload: document, runs: writer.textRuns)
+                    }
+                    report.documents += 1
+                } else {
+                    try fold(group, events: events, key: key, merging: haveDocuments[position], prices: prices,
+                             scoreConfigs: scoreConfigs, into: &batch, report: &report)
+                    try builder.append(batch)
+                    batch.removeAll()
+                }
             }
         }
-        if !batch.isEmpty { try builder.append(batch) }
         let commit = try store.publish(builder, replacing: input, step: step)
         report.compactedSegments = 1
         report.compactedFileBytes = commit.fileBytes
         report.superseded = commit.superseded
         report.seconds = Double(SegmentLog.monotonicNow() &- started) / 1e9
         return report
+    }
+
+    /// One trace through the full fold (`TraceLoader`, what every read does): with its earlier
+    /// document when it has one, and whenever the direct writer leaves it (late rejects among its events …).
+    private func fold(_ group: Group, events: [CompactedTrace.RawEvent], key: IndexKey, merging: Bool, prices: PriceBook,
+                      scoreConfigs: ScoreConfigs, into batch: inout RecordBatch, report: inout Report) throws {
+        let records = events.map {
+            StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: group.project, keys: [],
+                         payload: Array($0.payload))
+        }
+        let earlier = merging ? try store.compactedRecords(for: key).filter { $0.project == group.project } : []
+        if !earlier.isEmpty { report.merged += 1 }
+        let loaded = TraceLoader.fold(group.traceID, records: earlier + records, prices: prices, scoreConfigs: scoreConfigs)
+        // Events that do not decode stay as they came (they were dead-lettered when they settled).
+        let rejected = Set(loaded.lateRejects.map(\.sequence))
+        for record in records where rejected.contains(record.sequence) {
+            batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: [key],
+                         payload: record.payload)
+            report.carried += 1
+        }
+        if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
+            let document = CompactedTrace.document(loaded.folded, receivedFirst: loaded.times.created,
+                                                   receivedLast: loaded.times.updated)
+            batch.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, keys: [key],
+                         payload: document)
+            report.documents += 1
+        }
     }
 }
 

@@ -57,3 +57,17 @@ import WickJSON
         #expect(event.traceID == "ev1")
     }
 }
+
+extension DecodeTests {
+    /// Compaction's key matcher finds exactly the keys the decoder's table finds.
+    @Test func bodyKeysMatchByTheirBytes() {
+        for key in BodyKey.allCases {
+            var name = key.text
+            #expect(name.withUTF8 { BodyKey.match(UnsafeRawBufferPointer($0)) } == key)
+        }
+        for other in ["", "i", "ID", "idx", "names", "nam", "tage", "typo", "traceID", "metaData", "public!", "usageDetail"] {
+            var name = other
+            #expect(name.withUTF8 { BodyKey.match(UnsafeRawBufferPointer($0)) } == nil, "\(other)")
+        }
+    }
+}

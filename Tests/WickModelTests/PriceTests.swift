@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WickJSON
 @testable import WickModel
+import WickTestSupport
 
 /// Price tables, model matching and cost (reference §3), against Langfuse's own table.
 @Suite struct PriceTests {
@@ -37,6 +38,25 @@ import WickJSON
     ])
     func decimalsParseExactly(text: String, expected: String) {
         #expect(FixedDecimal(text)?.description == expected)
+    }
+
+    /// Written to bytes (compaction's documents), a decimal is its description.
+    @Test func decimalsWriteTheirDescription() {
+        var generator = SplitMix(seed: 42)
+        var values: [FixedDecimal] = [.zero, FixedDecimal(1), Self.decimal("-0.5"), Self.decimal("0.00000000000000000001"),
+                                      Self.decimal("1700000000000000000"), Self.decimal("-1700000000000000000.00000000000000000001"),
+                                      Self.decimal("10000000000.1"), Self.decimal("0.1000000000")]
+        for _ in 0..<2000 {
+            let digits = String(UInt64.random(in: 0...UInt64.max, using: &generator))
+            let point = Int.random(in: 0...digits.count, using: &generator)
+            let text = (Bool.random(using: &generator) ? "-" : "") + digits.prefix(point) + "." + digits.dropFirst(point) + "1"
+            if let value = FixedDecimal(text) { values.append(value) }
+        }
+        for value in values {
+            var bytes: [UInt8] = []
+            value.write(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == value.description)
+        }
     }
 
     @Test func decimalsRefuseWhatIsNotANumberOrOutOfRange() {

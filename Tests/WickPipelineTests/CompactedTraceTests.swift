@@ -1,6 +1,6 @@
 import Testing
 import WickJSON
-import WickModel
+@testable import WickModel
 import WickStore
 @testable import WickPipeline
 import WickTestSupport
@@ -93,5 +93,173 @@ import WickTestSupport
         // Defaults and the observation's own trace id are left out.
         #expect(generation["traceId"] == nil && generation["level"] == nil && generation["environment"] == nil)
         #expect(head["trace"]?["name"]?.stringValue == "chat")
+    }
+    // MARK: - The direct writer (what compaction writes with)
+
+    /// Runs the direct writer over records (raw events of "t1"); the document, or nil when it
+    /// leaves the trace to the fold.
+    static func direct(_ records: [StoredRecord], prices: PriceBook = .defaults,
+                       scoreConfigs: ScoreConfigs = .none) -> (payload: [UInt8], first: Int64, last: Int64)? {
+        var arena: [UInt8] = []
+        var offsets: [Range<Int>] = []
+        for record in records {
+            offsets.append(arena.count..<(arena.count + record.payload.count))
+            arena.append(contentsOf: record.payload)
+        }
+        var writer = CompactedTrace.DirectWriter()
+        return arena.withUnsafeBytes { bytes in
+            let events = zip(records, offsets).map {
+                CompactedTrace.RawEvent(payload: UnsafeRawBufferPointer(rebasing: bytes[$0.1]), sequence: $0.0.sequence,
+                                        receiveTime: $0.0.receiveTime)
+            }
+            guard writer.write(traceID: "t1", events: events, project: "p", prices: prices, scoreConfigs: scoreConfigs) else {
+                return nil
+            }
+            return (writer.document, writer.receivedFirst, writer.receivedLast)
+        }
+    }
+
+    /// Reads a direct document back and checks it against the fold of `records` and against the
+    /// fold writer's document for them.
+    static func expectDirectDocument(_ records: [StoredRecord], _ written: (payload: [UInt8], first: Int64, last: Int64),
+                                     prices: PriceBook = .defaults, sourceLocation: SourceLocation = #_sourceLocation) {
+        let expected = TraceLoader.assemble("t1", project: "p", records: records, prices: prices)
+        let document = StoredRecord(sequence: 1, kind: .compactedDocument, receiveTime: written.last, project: "p",
+                                    keys: [TraceDocuments.traceIndexKey("t1")], payload: written.payload)
+        let folded = TraceLoader.assemble("t1", project: "p", records: [document], prices: prices)
+        #expect(folded.lateRejects.isEmpty, sourceLocation: sourceLocation)
+        #expect(folded.folded == expected.folded, sourceLocation: sourceLocation)
+        #expect(folded.summary == expected.summary, sourceLocation: sourceLocation)
+        #expect(written.first == expected.times.created && written.last == expected.times.updated, sourceLocation: sourceLocation)
+        // The same document, value for value, as the fold's writer makes (bytes may differ: values
+        // are copied as the events wrote them).
+        let slow = CompactedTrace.document(expected.folded, receivedFirst: expected.times.created, receivedLast: expected.times.updated)
+        let values = (try? JSONValue.parse(written.payload), try? JSONValue.parse(slow))
+        #expect(values.0 != nil && values.0 == values.1, sourceLocation: sourceLocation)
+    }
+
+    /// Random traces, with metadata given once per entity (merges are the fold's): the direct
+    /// writer's document reads back as the fold of the events, alone and with later events.
+    @Test func theDirectWriterWritesWhatTheFoldWrites() {
+        var generator = SplitMix(seed: 20261130)
+        var direct = 0
+        var merged = 0
+        for _ in 0..<400 {
+            var specs = RandomTrace.specs(&generator)
+            var withMetadata = Set<String>()
+            for index in specs.indices where specs[index].body["metadata"] != nil {
+                let entity = specs[index].body["id"]?.stringValue ?? ""
+                if !withMetadata.insert(entity).inserted || specs[index].body["metadata"]?.objectValue == nil {
+                    specs[index].body["metadata"] = nil
+                }
+            }
+            let records = Self.records(specs)
+            guard let written = Self.direct(records) else { continue }
+            direct += 1
+            Self.expectDirectDocument(records, written)
+
+            let cut = Int64.random(in: 0...6, using: &generator)
+            let early = zip(specs, records).filter { $0.0.at <= cut }.map(\.1)
+            let late = zip(specs, records).filter { $0.0.at > cut }.map(\.1)
+            guard !early.isEmpty, !late.isEmpty, let first = Self.direct(early) else { continue }
+            let document = StoredRecord(sequence: 0, kind: .compactedDocument, receiveTime: first.last, project: "p",
+                                        keys: [TraceDocuments.traceIndexKey("t1")], payload: first.payload)
+            let expected = TraceLoader.assemble("t1", project: "p", records: records, prices: .defaults)
+            let folded = TraceLoader.assemble("t1", project: "p", records: [document] + late, prices: .defaults)
+            #expect(folded.folded == expected.folded)
+            merged += 1
+        }
+        #expect(direct > 300)
+        #expect(merged > 100)
+    }
+
+    static func lines(_ lines: [String]) -> [StoredRecord] {
+        lines.enumerated().map {
+            StoredRecord(sequence: UInt64($0.offset + 1), kind: .rawEvent, receiveTime: 100 + Int64($0.offset), project: "p",
+                         keys: [], payload: Array($0.element.utf8))
+        }
+    }
+
+    /// Values the fold builds and the direct writer copies: escapes, whitespace, unicode, numbers as
+    /// written, duplicate keys; every usage shape, provided costs, tiers that read model parameters,
+    /// clamped end times, nulls that clear and nulls that do not.
+    @Test func theDirectWriterCopiesValuesThatReadTheSame() throws {
+        let records = Self.lines([
+            #"{"id":"e1","type":"trace-create","timestamp":"2026-01-01T00:00:00.5+01:00","body":{"id":"t1","name":"a\"b\u00e9 \/","userId":null,"sessionId":"s","release":"r","version":"v","tags":["b","a","b"],"public":true,"environment":"Langfuse-Prod","input":0,"metadata":{ "a" : [1, 2.50, -0.0e1] , "b":{"c":null}, "a":{"d":"\ud83d\ude00"} },"externalId":null}}"#,
+            #"{"id":"e2","type":"trace-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"t1","input":"x","output":{},"name":null,"public":false,"tags":["c"]}}"#,
+            #"{"id":"e3","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g1","traceId":"t1","model":"gpt-4o","modelParameters":{"service_tier":"priority","temperature":0.5},"usage":{"promptTokens":10,"completionTokens":5},"promptName":"p","promptVersion":3,"level":"DEFAULT","statusMessage":null,"startTime":"2026-01-01T00:00:02Z","completionStartTime":"2026-01-01T00:00:02.250Z","input":[{"role":"user","content":"caf\u00e9\n\t"}],"name":null,"parentObservationId":null}}"#,
+            #"{"id":"e4","type":"generation-update","timestamp":"2026-01-01T00:00:03Z","body":{"id":"g1","traceId":"t1","usageDetails":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":30}},"endTime":"2026-01-01T00:00:01Z","level":"WARNING","version":"v2","output":{ },"metadata":{"k":[1,{"x":"y"}]},"statusMessage":"ok"}}"#,
+            #"{"id":"e5","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g2","traceId":"t1","model":"no-such-model","usage":{"input":5,"output":7,"unit":"CHARACTERS","inputCost":0.1},"startTime":"2026-01-01T00:00:01Z","modelParameters":{}}}"#,
+            #"{"id":"e6","type":"generation-update","timestamp":"2026-01-01T00:00:02Z","body":{"id":"g2","traceId":"t1","costDetails":{"input":0.25,"output":1e-3},"version":null,"level":null,"model":null}}"#,
+            #"{"id":"e7","type":"event-create","timestamp":"2026-01-01T00:00:02Z","body":{"id":"ev","traceId":"t1","input":1e2,"output":false,"startTime":"2026-01-01T00:00:02Z","environment":"bad env!"}}"#,
+            #"{"id":"e8","type":"agent-create","timestamp":"2026-01-01T00:00:02Z","body":{"id":"ag","traceId":"t1","model":"claude-3-5-sonnet-20241022","usageDetails":{"input":1000,"output":10},"input":"","output":"   "}}"#,
+            #"{"id":"e9","type":"span-update","timestamp":"2026-01-01T00:00:00Z","body":{"id":"sp","traceId":"t1","endTime":"2026-01-01T00:00:09Z","output":"done"}}"#,
+            #"{"id":"e10","type":"span-create","timestamp":"2026-01-01T00:00:04Z","body":{"id":"sp","traceId":"t1","name":"late create","startTime":"2026-01-01T00:00:04Z","input":{"q":1}}}"#,
+            #"{"id":"e11","type":"score-create","timestamp":"2026-01-01T00:00:05Z","body":{"id":"s1","traceId":"t1","name":"n","value":0.75}}"#,
+            #"{"id":"e12","type":"score-create","timestamp":"2026-01-01T00:00:05Z","body":{"id":"s2","traceId":"t1","name":"c","value":"good","dataType":"CATEGORICAL","comment":"fine"}}"#,
+            #"{"id":"e3","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g1","traceId":"t1","model":"gpt-4o","name":"a duplicate: ignored"}}"#,
+            #"{"id":"e13","type":"tool-create","timestamp":"2026-01-01T00:00:06Z","body":{"id":"to","traceId":"t1","usage":{"input":3,"output":4,"total":9},"unknownKey":[1,2]}}"#,
+        ])
+        let written = try #require(Self.direct(records))
+        Self.expectDirectDocument(records, written)
+        let head = try JSONValue.parse(written.payload)
+        #expect(head["duplicates"]?.numberValue?.int64Value == 1)
+        #expect(head["trace"]?["tags"] == Self.json(#"["a","b","c"]"#))
+        // The tier for priority service was the one priced.
+        let generation = try #require(head["observations"]?.arrayValue?.first { $0["id"]?.stringValue == "g1" })
+        #expect(generation["@cost"] != nil)
+    }
+
+    /// The direct writer's reading of a plain legacy usage is ProvidedUsage's, and it leaves every
+    /// other shape to ProvidedUsage.
+    @Test func plainUsageIsProvidedUsage() throws {
+        var generator = SplitMix(seed: 11)
+        let keys = ["input", "output", "total", "unit", "promptTokens", "inputCost", "in\\u0070ut"]
+        let values = ["0", "7", "123456789012345678", "1234567890123456789", "-1", "1.0", "1e2", "\"5\"", "null", "\"TOKENS\""]
+        var plain = 0
+        for _ in 0..<3000 {
+            let members = (0..<Int.random(in: 0...4, using: &generator)).map { _ in
+                "\"\(keys[Int.random(in: 0..<keys.count, using: &generator)])\":\(values[Int.random(in: 0..<values.count, using: &generator)])"
+            }
+            let text = Array("{\(members.joined(separator: ","))}".utf8)
+            try text.withUnsafeBytes { buffer in
+                try JSONScanner().validate(buffer)
+                let field = ValidatedJSON.root(buffer)
+                guard let fast = CompactedTrace.DirectWriter.plainUsage(field, in: buffer) else { return }
+                plain += 1
+                #expect(fast == ProvidedUsage.from(usage: ValidatedJSON.value(field, in: buffer).objectValue, usageDetails: nil,
+                                                   costDetails: nil), "\(String(decoding: text, as: UTF8.self))")
+            }
+        }
+        #expect(plain > 300)
+    }
+
+    /// What the direct writer leaves to the fold: it says so, and writes nothing.
+    @Test(arguments: [
+        // A late reject (promptName without promptVersion).
+        #"{"id":"x","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1","promptName":"p"}}"#,
+        // A legacy observation event.
+        #"{"id":"x","type":"observation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1","type":"SPAN"}}"#,
+        // An observation of no trace id: it belongs to a trace of its own id.
+        #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g"}}"#,
+        // An id written with escapes.
+        #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g\u0041","traceId":"t1"}}"#,
+        // An event id outside ASCII (the fold compares ids as Swift strings: canonically equivalent ones are one).
+        #"{"id":"café","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1"}}"#,
+        // Metadata a second time (a deep merge).
+        #"{"id":"x","type":"trace-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"t1","metadata":{"b":1}}}"#,
+        // Metadata that is not an object (wrapped by the fold).
+        #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1","metadata":"m"}}"#,
+        // A bad timestamp, a bad level, a negative cost.
+        #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1","endTime":"soon"}}"#,
+        #"{"id":"x","type":"span-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1","level":"LOUD"}}"#,
+        #"{"id":"x","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g","traceId":"t1","costDetails":{"input":-1}}}"#,
+    ])
+    func theDirectWriterLeavesTracesToTheFold(_ line: String) {
+        let records = Self.lines([
+            #"{"id":"e1","type":"trace-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"t1","metadata":{"a":1}}}"#,
+            line,
+        ])
+        #expect(Self.direct(records) == nil)
     }
 }

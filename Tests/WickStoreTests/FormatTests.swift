@@ -101,6 +101,82 @@ import WickTestSupport
         }
     }
 
+    /// A split frame (compacted segments): runs of payloads kept apart, put back by the reader.
+    private func splitBody(_ records: [(payload: [UInt8], runs: [Range<Int>])]) -> (body: [UInt8], split: Bool) {
+        var builder = FrameBuilder(capacity: 1 << 20, splitsRuns: true)
+        builder.begin(firstSequence: 1, indexStart: 0)
+        let metadata: [UInt8] = [1, UInt8(ascii: "p")]
+        for record in records {
+            metadata.withUnsafeBytes { meta in
+                record.payload.withUnsafeBytes {
+                    builder.add(kind: 2, keyCount: 0, receiveTime: 7, metadata: meta, payload: $0, runs: record.runs)
+                }
+            }
+        }
+        let body = builder.uncompressedBody()
+        let plain = body.count == 4 + Int(body.withUnsafeBytes { $0.loadLE(UInt32.self, at: 0) }) + records.reduce(0) { $0 + $1.payload.count }
+        return (body, !plain)
+    }
+
+    private func unsplitPayloads(_ body: [UInt8]) -> [[UInt8]]? {
+        var out = [UInt8](repeating: 0, count: body.count)
+        guard let length = body.withUnsafeBytes({ raw in out.withUnsafeMutableBytes { FrameHeader.unsplit(raw, into: $0) } }) else {
+            return nil
+        }
+        return try? out.withUnsafeBytes { raw in
+            var iterator = try RecordIterator(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+            var payloads: [[UInt8]] = []
+            while let record = try iterator.next() { payloads.append(Array(record.payload)) }
+            return payloads
+        }
+    }
+
+    @Test func splitFramesGiveBackTheirPayloads() {
+        let records: [(payload: [UInt8], runs: [Range<Int>])] = [
+            (Array(#"{"a":"text one","b":1,"c":["more text"]}"#.utf8), [5..<15, 27..<40]),
+            (Array(#"{"no runs":true}"#.utf8), []),
+            (Array("run at the start and at the end".utf8), [0..<3, 28..<31]),
+            (Array("whole".utf8), [0..<5]),
+            ([], []),
+            (Array("x".utf8), [1..<1]),
+        ]
+        let (body, split) = splitBody(records)
+        #expect(split)
+        #expect(unsplitPayloads(body) == records.map(\.payload))
+        // A payload with a zero byte (never JSON) keeps the frame plain.
+        let (plain, splitToo) = splitBody(records + [([1, 0, 2], [])])
+        #expect(!splitToo)
+        #expect(plain.withUnsafeBytes { raw in
+            var iterator = try? RecordIterator(raw)
+            var count = 0
+            while (try? iterator?.next()) != nil, count < 100 { count += 1 }
+            return count
+        } > 0)
+    }
+
+    @Test func damagedSplitFramesAreCorruptionNotCrashes() {
+        let (body, _) = splitBody([(Array(#"{"a":"text one","b":"text two"}"#.utf8), [5..<15, 20..<30]),
+                                   (Array(#"{"c":"three"}"#.utf8), [5..<12])])
+        var rng = SplitMix(seed: 9)
+        var variants: [[UInt8]] = (0..<body.count).map { Array(body[..<$0]) }
+        for _ in 0..<2000 {
+            var damaged = body
+            damaged[Int(rng.next() % UInt64(body.count))] ^= UInt8(1 + rng.next() % 255)
+            variants.append(damaged)
+        }
+        for variant in variants {
+            _ = unsplitPayloads(variant)
+        }
+    }
+
+    @Test func compactedSegmentsAreVersionTwoAndOthersVersionOne() {
+        #expect(SegmentHeader.version(for: .compacted) == 2)
+        #expect(SegmentHeader.version(for: .raw) == 1 && SegmentHeader.version(for: .reject) == 1)
+        var header = SegmentHeader(kind: .compacted, segmentID: 1 << 63, createdAt: 0, firstSequence: 0)
+        header.version = 3
+        #expect(header.encoded().withUnsafeBytes { SegmentHeader.decode($0) } == .failure(.unsupportedVersion(3)))
+    }
+
     @Test func footerRoundTripAndTrailer() {
         var bloom = BloomFilter(expectedKeys: 100)
         for i in 0..<100 { bloom.insert(hash: keyHash(Array("k\(i)".utf8))) }

@@ -60,4 +60,13 @@ int CWickLinux_SOCK_NONBLOCK(void);
 int CWickLinux_SOCK_STREAM(void);
 int CWickLinux_SOCK_DGRAM(void);
 
+/// Starts writing back the dirty pages of `length` bytes at `offset` (sync_file_range with
+/// SYNC_FILE_RANGE_WRITE: no wait, no metadata), so that a large file written in pieces reaches the
+/// disk as it goes rather than in one burst at its fsync. Returns 0, or -1 with errno set.
+int CWickLinux_start_writeback(int fd, int64_t offset, int64_t length);
+
+/// Waits until the writeback of `length` bytes at `offset` is done (SYNC_FILE_RANGE_WAIT_BEFORE |
+/// SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER). Returns 0, or -1 with errno set.
+int CWickLinux_finish_writeback(int fd, int64_t offset, int64_t length);
+
 #endif

@@ -33,7 +33,7 @@ public enum CompactedTrace: Sendable {
             if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
             for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
         }
-        if let total { writer.key("totalCost"); writer.raw(total.json.text) }
+        if let total { writer.key("totalCost"); total.write(to: &writer.bytes) }
         if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
         if folded.trace.hasTraceEvent {
             writer.key("trace")
@@ -221,13 +221,22 @@ private struct DocumentReader {
     }
 }
 
-/// Writes a document's JSON straight to bytes.
-private struct DocumentWriter {
+/// Writes a document's JSON straight to bytes (the fold's result here; events' bytes in
+/// `CompactedTrace.DirectWriter`).
+struct DocumentWriter {
     var bytes: [UInt8] = []
     private var needsComma = false
+    /// Where the values written by ``copyText(_:in:)`` are: what a compacted frame keeps apart.
+    var runs: [Range<Int>] = []
 
     init() {
         bytes.reserveCapacity(2048)
+    }
+
+    /// A writer that starts empty in `buffer`'s storage (a caller writing many documents keeps one).
+    init(reusing buffer: [UInt8]) {
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
     }
 
     mutating func open() {
@@ -257,6 +266,36 @@ private struct DocumentWriter {
     }
 
     mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// A value's JSON text as an event wrote it (a string with its quotes and escapes): it was
+    /// validated with the event, and decodes to what the event's did.
+    mutating func copy(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
+        let range = field.kind == .string ? (field.range.lowerBound - 1)..<(field.range.upperBound + 1) : field.range
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[range]))
+    }
+
+    /// ``copy(_:in:)`` for a value that is mostly text (a prompt, a completion), noting where it is.
+    mutating func copyText(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
+        let start = bytes.count
+        copy(field, in: buffer)
+        runs.append(start..<bytes.count)
+    }
+
+    /// An integer, in decimal.
+    mutating func integer(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { out in
+            repeat {
+                out[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[(24 - count)...]))
+        }
+    }
     mutating func string(_ text: String) { JSONWriter.writeString(text, to: &bytes) }
     mutating func value(_ value: JSONValue) { value.write(to: &bytes) }
 
@@ -361,8 +400,8 @@ private struct DocumentWriter {
         if let cost = observation.cost {
             key("@cost")
             open()
-            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); raw(value.json.text) }
-            if let value = cost.total { key("total"); raw(value.json.text) }
+            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); value.write(to: &bytes) }
+            if let value = cost.total { key("total"); value.write(to: &bytes) }
             close()
         }
         close()

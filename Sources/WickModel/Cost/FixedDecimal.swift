@@ -172,6 +172,39 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return text
     }
 
+    /// Appends ``description`` as UTF-8, without building a string (compaction writes one per cost).
+    public func write(to bytes: inout [UInt8]) {
+        var magnitude = units.magnitude
+        if units < 0 { bytes.append(UInt8(ascii: "-")) }
+        let scale = UInt128(Self.scale)
+        var whole = UInt64(magnitude / scale)  // the range (±1.7e18) fits
+        magnitude %= scale
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { out in
+            var count = 0
+            repeat {
+                out[23 - count] = UInt8(ascii: "0") + UInt8(whole % 10)
+                whole /= 10
+                count += 1
+            } while whole > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[(24 - count)...]))
+            guard magnitude != 0 else { return }
+            // The 20 places, trailing zeros left out: two halves of ten, in 64-bit arithmetic.
+            var low = UInt64(magnitude % 10_000_000_000)
+            var high = UInt64(magnitude / 10_000_000_000)
+            for place in 0..<10 {
+                out[19 - place] = UInt8(ascii: "0") + UInt8(low % 10)
+                low /= 10
+                out[9 - place] = UInt8(ascii: "0") + UInt8(high % 10)
+                high /= 10
+            }
+            var last = Self.places
+            while out[last - 1] == UInt8(ascii: "0") { last -= 1 }
+            bytes.append(UInt8(ascii: "."))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[0..<last]))
+        }
+    }
+
     /// As a JSON number (plain notation, exact).
     public var json: JSONNumber {
         JSONNumber(description) ?? JSONNumber(0)

@@ -12,6 +12,8 @@ public final class PriceEntry: Sendable {
     /// Which file the entry came from, for `wick prices match`.
     public let source: String
     let pattern: CompiledPattern
+    /// Some tier has a condition on the model parameters or the metadata: pricing reads them.
+    let readsAttributes: Bool
 
     init(id: String, modelName: String, matchPattern: String, tiers: [PricingTier], source: String, pattern: CompiledPattern) {
         self.id = id
@@ -20,6 +22,9 @@ public final class PriceEntry: Sendable {
         self.tiers = tiers
         self.source = source
         self.pattern = pattern
+        readsAttributes = tiers.contains { tier in
+            tier.conditions.contains { if case .attribute = $0 { true } else { false } }
+        }
     }
 
     public var defaultTier: PricingTier? { tiers.last(where: \.isDefault) }

@@ -15,6 +15,10 @@ public final class CompactedSegmentBuilder {
     /// Index entries of the new records (locations set as frames are placed).
     private(set) var work = IndexWork()
     private var finished = false
+    /// The last piece written whose writeback was started but not waited for.
+    private var unsynced: Range<Int64>?
+    /// A record's project and key in the frame encoding (reused).
+    private var metadata: [UInt8] = []
 
     init(directory: DataDirectory, id: UInt64, covered: Range<UInt64>, createdAt: Int64, frameBytes: Int,
          compressionLevel: Int32) throws(StorageError) {
@@ -26,7 +30,7 @@ public final class CompactedSegmentBuilder {
         segment = try ActiveSegment.create(directory: directory.compactedStagingDirectory, id: id, kind: .compacted,
                                            firstSequence: covered.lowerBound, createdAt: createdAt,
                                            coveredEnd: covered.upperBound, faults: nil)
-        frame = FrameBuilder(capacity: frameBytes)
+        frame = FrameBuilder(capacity: frameBytes, splitsRuns: true)
         compressor = ZstdCompressor(level: compressionLevel)
         nextSequence = covered.lowerBound
     }
@@ -55,6 +59,44 @@ public final class CompactedSegmentBuilder {
             }
         }
         if output.count >= 4 << 20 { try flush() }
+    }
+
+    /// Adds one record with one key, keeping `runs` of its payload apart from the rest of the frame
+    /// (a document's prompts and completions: text beside text compresses better than text between
+    /// ids and timestamps). `runs` are sorted and disjoint.
+    public func append(kind: RecordKind, receiveTime: Int64, project: String, key: IndexKey, payload: UnsafeRawBufferPointer,
+                       runs: [Range<Int>]) throws(StorageError) {
+        precondition(!finished, "append after finish")
+        precondition(nextSequence < covered.upperBound, "more compacted records than the raw records they replace")
+        precondition(project.utf8.count <= RecordBatch.maxProjectBytes && key.bytes.count <= RecordBatch.maxKeyBytes,
+                     "project or key longer than a record holds")
+        metadata.removeAll(keepingCapacity: true)
+        var project = project
+        project.withUTF8 { name in
+            metadata.appendVarint(name.count)
+            metadata.append(contentsOf: name)
+        }
+        metadata.append(key.space.rawValue)
+        metadata.appendVarint(key.bytes.count)
+        metadata.append(contentsOf: key.bytes)
+        let size = payload.count + metadata.count + 14 + 4 * runs.count
+        if frame.isEmpty {
+            frame.begin(firstSequence: nextSequence, indexStart: work.entries.count)
+        } else if frame.byteCount + size > frameBytes {
+            try finishFrame()
+            frame.begin(firstSequence: nextSequence, indexStart: work.entries.count)
+        }
+        metadata.withUnsafeBytes {
+            frame.add(kind: kind.rawValue, keyCount: 1, receiveTime: receiveTime, metadata: $0, payload: payload, runs: runs)
+        }
+        key.bytes.withUnsafeBytes { bytes in
+            if !work.lastEntryMatches(space: key.space, key: bytes, since: frame.indexStart) {
+                work.add(space: key.space, key: bytes, location: FrameLocation(segment: 0, offset: 0))
+            }
+            segment.noteKey(key.space, hash: keyHash(bytes))
+        }
+        nextSequence += 1
+        if output.count >= 1 << 20 { try flush() }
     }
 
     /// Writes the last frame and the footer, and syncs.
@@ -92,7 +134,15 @@ public final class CompactedSegmentBuilder {
 
     private func flush() throws(StorageError) {
         guard !output.isEmpty else { return }
+        let offset = segment.size
         try segment.append(output, frames: pendingFrames)
+        // Written back as it goes, at most two pieces in flight: on ext4 a journal commit (the
+        // daemon's group commits sync) also writes out other files' dirty pages, so a compaction's
+        // file written whole and synced at the end holds acknowledgements up (BENCHMARKS.md,
+        // Compaction: with the data directory on tmpfs, compacting costs ingest nothing).
+        segment.startWriteback(from: offset)
+        if let previous = unsynced { segment.finishWriteback(previous) }
+        unsynced = offset..<segment.size
         output.removeAll(keepingCapacity: true)
         pendingFrames.removeAll(keepingCapacity: true)
     }

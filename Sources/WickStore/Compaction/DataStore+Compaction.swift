@@ -74,18 +74,41 @@ extension DataStore {
     public func readRecords(of input: inout CompactionInput, _ body: (UInt64, RecordView) throws -> Void) throws {
         for part in input.parts {
             let reader = try SegmentReader(path: part.segment.path, segmentID: part.segment.id)
-            var keys = Set<[UInt8]>()
+            var keys = KeySet()
             for frame in part.frames {
                 do {
                     _ = try reader.readFrame(at: frame.offset) { sequence, record in
-                        record.forEachKey { space, key in keys.insert(IndexKeyEncoding.lmdbKey(space, key)) }
+                        record.forEachKey { space, key in keys.insert(space, key) }
                         try body(sequence, record)
                     }
                 } catch let error as StorageError where error.code == .checksumMismatch || error.code == .corruptSegment {
                     continue
                 }
             }
-            input.rawKeys[part.segment.id] = keys
+            input.rawKeys[part.segment.id] = keys.set
+        }
+    }
+
+    /// The distinct keys of many records in LMDB form. Most records repeat a key seen before (a
+    /// trace's events): those are recognised by a hash and their bytes, without building the key.
+    struct KeySet {
+        private(set) var set = Set<[UInt8]>()
+        private var byHash: [UInt64: [UInt8]] = [:]
+
+        mutating func insert(_ space: KeySpace, _ key: UnsafeRawBufferPointer) {
+            guard key.count <= IndexKeyEncoding.maxWholeKey else {
+                set.insert(IndexKeyEncoding.lmdbKey(space, key))
+                return
+            }
+            var hash: UInt64 = (0xCBF2_9CE4_8422_2325 ^ UInt64(space.rawValue)) &* 0x100_0000_01B3
+            for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            if let known = byHash[hash], known.count == key.count + 1, known[0] == space.rawValue,
+               known.withUnsafeBytes({ UnsafeRawBufferPointer(rebasing: $0[1...]).elementsEqual(key) }) {
+                return
+            }
+            let stored = IndexKeyEncoding.lmdbKey(space, key)
+            set.insert(stored)
+            if byHash[hash] == nil { byHash[hash] = stored }
         }
     }
 
@@ -293,6 +316,12 @@ extension DataStore {
             result.bytes += span == 0 ? 0 : UInt64(Double(entry.uncompressedBytes) * Double(left) / Double(span))
         }
         return result
+    }
+
+    /// For each of `keys`, whether compacted records carry it (so that `compactedRecords(for:)` is
+    /// worth asking), in one read of the index.
+    public func haveCompactedRecords(_ keys: [IndexKey]) throws(StorageError) -> [Bool] {
+        try index.hasLocations(keys, in: CompactedSegments.contains)
     }
 
     /// The compacted records that carry `key` (at most one per key after a compaction publishes):

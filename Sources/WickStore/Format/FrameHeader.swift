@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The 56-byte header in front of every frame's zstd payload (docs/format.md §2).
 ///
 /// The CRC-32C at the end covers the header's first 52 bytes and then the payload, so any flipped
@@ -10,6 +14,8 @@ struct FrameHeader: Equatable, Sendable {
     /// Sanity bound for readers: nothing valid is larger.
     static let maxUncompressedBytes = RecordBatch.maxRecordBytes + 4096
     static let typeZstdRecords: UInt8 = 1
+    /// The same with parts of payloads kept apart from the rest (compacted segments; docs/format.md §3).
+    static let typeZstdSplitRecords: UInt8 = 2
 
     var type: UInt8 = FrameHeader.typeZstdRecords
     var recordCount: UInt32
@@ -22,6 +28,42 @@ struct FrameHeader: Equatable, Sendable {
 
     var frameLength: Int { Self.size + Int(payloadLength) }
     var lastSequence: UInt64 { firstSequence + UInt64(recordCount) - 1 }
+
+    /// A split frame body (type 2) as the plain one (type 1) it stands for: the header table, then
+    /// the payloads, each run put back at its zero byte. `out` holds at least `body.count` bytes.
+    /// The plain body's length, or nil when the parts do not account for each other exactly.
+    static func unsplit(_ body: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        guard body.count >= 8, out.count >= body.count, let source = body.baseAddress, let base = out.baseAddress else { return nil }
+        let headerLength = Int(body.loadLE(UInt32.self, at: 0))
+        guard headerLength <= body.count - 8 else { return nil }
+        let restLength = Int(body.loadLE(UInt32.self, at: 4 + headerLength))
+        var rest = 8 + headerLength
+        let restEnd = rest + restLength
+        guard restLength <= body.count - rest else { return nil }
+        var run = restEnd
+        var position = 0
+        func copy(_ from: Int, _ count: Int) {
+            (base + position).copyMemory(from: source + from, byteCount: count)
+            position += count
+        }
+        copy(0, 4 + headerLength)
+        while rest < restEnd {
+            guard let zero = memchr(source + rest, 0, restEnd - rest) else {
+                copy(rest, restEnd - rest)
+                rest = restEnd
+                break
+            }
+            let upTo = UnsafeRawPointer(zero) - source
+            copy(rest, upTo - rest)
+            rest = upTo + 1
+            guard run < body.count, let end = memchr(source + run, 0, body.count - run) else { return nil }
+            let runEnd = UnsafeRawPointer(end) - source
+            copy(run, runEnd - run)
+            run = runEnd + 1
+        }
+        guard run == body.count else { return nil }
+        return position
+    }
 
     /// Writes the header with its checksum over itself and `payload`.
     func write(into bytes: inout [UInt8], payload: UnsafeRawBufferPointer) {
@@ -47,7 +89,7 @@ struct FrameHeader: Equatable, Sendable {
     /// Parses the header fields without checking the checksum (which needs the payload).
     static func parse(_ bytes: UnsafeRawBufferPointer) -> FrameHeader? {
         guard bytes.count >= size, bytes.loadLE(UInt32.self, at: 0) == magic,
-              bytes[4] == typeZstdRecords, bytes.loadLE(UInt16.self, at: 6) == UInt16(size)
+              bytes[4] == typeZstdRecords || bytes[4] == typeZstdSplitRecords, bytes.loadLE(UInt16.self, at: 6) == UInt16(size)
         else { return nil }
         let header = FrameHeader(
             type: bytes[4],

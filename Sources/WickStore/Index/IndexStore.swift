@@ -131,6 +131,35 @@ final class IndexStore: Sendable {
         }
     }
 
+    /// For each of `keys`, whether some entry of it points into a segment that `wanted` accepts
+    /// (one read transaction for all: compaction asks this of every trace it writes).
+    func hasLocations(_ keys: [IndexKey], in wanted: (UInt64) -> Bool) throws(StorageError) -> [Bool] {
+        let dbi = try dbi("keys")
+        return try environment.withRead { (txn) throws(StorageError) -> [Bool] in
+            var cursor: OpaquePointer?
+            try LMDBEnvironment.check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open")
+            defer { mdb_cursor_close(cursor) }
+            var found: [Bool] = []
+            found.reserveCapacity(keys.count)
+            for key in keys {
+                var any = false
+                try withValues(IndexKeyEncoding.lmdbKey(key), []) { (k, v) throws(StorageError) in
+                    var rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY)
+                    while rc == MDB_SUCCESS {
+                        if let location = IndexKeyEncoding.decodeLocation(v.bytes), wanted(location.segment) {
+                            any = true
+                            return
+                        }
+                        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP)
+                    }
+                    if rc != MDB_NOTFOUND { try LMDBEnvironment.check(rc, "mdb_cursor_get keys") }
+                }
+                found.append(any)
+            }
+            return found
+        }
+    }
+
     /// Removes the entries of `keys` that point into `segment` (used when a segment is retired).
     func removeEntries(segment: UInt64, keys: [[UInt8]], txn: OpaquePointer) throws(StorageError) -> Int {
         try removeEntries(segments: segment...segment, keys: keys, txn: txn)

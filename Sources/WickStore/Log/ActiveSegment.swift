@@ -37,8 +37,8 @@ final class ActiveSegment {
     static func create(directory: String, id: UInt64, kind: SegmentKind, firstSequence: UInt64, createdAt: Int64,
                        coveredEnd: UInt64 = 0, faults: FaultInjector?) throws(StorageError) -> ActiveSegment {
         let path = directory + "/" + SegmentNaming.fileName(id)
-        let header = SegmentHeader(kind: kind, segmentID: id, createdAt: createdAt, firstSequence: firstSequence,
-                                   coveredEnd: coveredEnd)
+        let header = SegmentHeader(version: SegmentHeader.version(for: kind), kind: kind, segmentID: id, createdAt: createdAt,
+                                   firstSequence: firstSequence, coveredEnd: coveredEnd)
         let file = try SystemFile.open(path, .createExclusive, faults: faults)
         do {
             try header.encoded().withBytes { (raw) throws(StorageError) in try file.write(raw, at: 0) }
@@ -68,6 +68,16 @@ final class ActiveSegment {
 
     /// Appends framed bytes at the end. On failure the file is cut back to where it was, so a failed
     /// write never leaves half a frame behind for a later frame to follow.
+    /// Starts writing back what was appended from `offset` on (see SystemFile.startWriteback).
+    func startWriteback(from offset: Int64) {
+        file.startWriteback(at: offset, length: size - offset)
+    }
+
+    /// Waits until what was appended in `range` is written back.
+    func finishWriteback(_ range: Range<Int64>) {
+        file.finishWriteback(at: range.lowerBound, length: range.upperBound - range.lowerBound)
+    }
+
     func append(_ bytes: [UInt8], frames newFrames: [SegmentFooter.FrameEntry]) throws(StorageError) {
         do {
             try bytes.withBytes { (raw) throws(StorageError) in try file.write(raw, at: size) }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Gathers records into one frame's uncompressed body, then compresses and frames it. Owned by the
 /// writer thread.
 struct FrameBuilder {
@@ -15,8 +19,16 @@ struct FrameBuilder {
     /// the frame is placed.
     private(set) var indexStart = 0
     private var compressed: [UInt8] = []
+    /// Compacted segments: records may name runs of their payloads (documents' prompts and
+    /// completions) that the frame keeps apart from the rest, so that each part compresses with its
+    /// own kind (a split frame, type 2; docs/format.md §3). Where the runs are, in `payloads`.
+    let splitsRuns: Bool
+    private var runs: [Range<Int>] = []
+    /// Some payload holds a zero byte (the split frame's marker): the frame is written plain.
+    private var holdsZero = false
 
-    init(capacity: Int) {
+    init(capacity: Int, splitsRuns: Bool = false) {
+        self.splitsRuns = splitsRuns
         headers.reserveCapacity(capacity / 8)
         payloads.reserveCapacity(capacity + 4096)
         body.reserveCapacity(capacity + 4096)
@@ -24,7 +36,7 @@ struct FrameBuilder {
 
     var isEmpty: Bool { recordCount == 0 }
     /// The frame body's size so far (what `frameBytes` limits).
-    var byteCount: Int { 4 + headers.count + payloads.count }
+    var byteCount: Int { 4 + headers.count + payloads.count + (runs.isEmpty ? 0 : 4 + 2 * runs.count) }
 
     /// The body size after adding `record`.
     func byteCount(adding record: BatchRecord) -> Int {
@@ -39,25 +51,69 @@ struct FrameBuilder {
     }
 
     mutating func add(_ record: BatchRecord) {
-        headers.appendVarint(UInt64(record.payload.count))
-        headers.append(record.kind)
-        headers.append(UInt8(record.keyCount))
-        let delta = record.receiveTime &- previousTime
-        headers.appendVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
-        headers.append(contentsOf: record.metadata)
-        payloads.append(contentsOf: record.payload)
-        previousTime = record.receiveTime
-        recordCount += 1
-        minReceiveTime = min(minReceiveTime, record.receiveTime)
-        maxReceiveTime = max(maxReceiveTime, record.receiveTime)
+        add(kind: record.kind, keyCount: record.keyCount, receiveTime: record.receiveTime, metadata: record.metadata,
+            payload: record.payload, runs: [])
     }
 
-    /// The uncompressed frame body: header table length, header table, payloads (docs/format.md §3).
+    /// Adds a record whose project and keys are already in the frame encoding (`metadata`).
+    /// `runs`: sorted, disjoint ranges of `payload` to keep apart (only when `splitsRuns`).
+    mutating func add(kind: UInt8, keyCount: Int, receiveTime: Int64, metadata: UnsafeRawBufferPointer,
+                      payload: UnsafeRawBufferPointer, runs recordRuns: [Range<Int>]) {
+        headers.appendVarint(UInt64(payload.count))
+        headers.append(kind)
+        headers.append(UInt8(keyCount))
+        let delta = receiveTime &- previousTime
+        headers.appendVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
+        headers.append(contentsOf: metadata)
+        if splitsRuns {
+            if !holdsZero, let base = payload.baseAddress, memchr(base, 0, payload.count) != nil { holdsZero = true }
+            var position = 0
+            for run in recordRuns {
+                precondition(run.lowerBound >= position && run.upperBound <= payload.count, "runs must be sorted, disjoint, in the payload")
+                runs.append((payloads.count + run.lowerBound)..<(payloads.count + run.upperBound))
+                position = run.upperBound
+            }
+        } else {
+            precondition(recordRuns.isEmpty, "runs in a frame that does not split them")
+        }
+        payloads.append(contentsOf: payload)
+        previousTime = receiveTime
+        recordCount += 1
+        minReceiveTime = min(minReceiveTime, receiveTime)
+        maxReceiveTime = max(maxReceiveTime, receiveTime)
+    }
+
+    /// Whether the frame keeps runs apart: it has some, and no payload holds the zero byte that
+    /// marks where each was (JSON never does).
+    private var isSplit: Bool { !runs.isEmpty && !holdsZero }
+
+    /// The uncompressed frame body: header table length, header table, payloads. A split frame
+    /// has instead of the payloads the length of what is left of them, what is left (a zero byte
+    /// where each run was), then the runs, each followed by a zero byte (docs/format.md §3).
     mutating func assembleBody() {
         body.removeAll(keepingCapacity: true)
         body.appendLE(UInt32(headers.count))
         body.append(contentsOf: headers)
-        body.append(contentsOf: payloads)
+        guard isSplit else {
+            body.append(contentsOf: payloads)
+            return
+        }
+        let lengthAt = body.count
+        body.appendLE(UInt32(0))
+        payloads.withUnsafeBytes { all in
+            var position = 0
+            for run in runs {
+                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[position..<run.lowerBound]))
+                body.append(0)
+                position = run.upperBound
+            }
+            body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[position...]))
+            body.storeLE(UInt32(body.count - lengthAt - 4), at: lengthAt)
+            for run in runs {
+                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[run]))
+                body.append(0)
+            }
+        }
     }
 
     /// The body as `finish` would compress it (for tests of the decoder).
@@ -70,6 +126,8 @@ struct FrameBuilder {
     mutating func discard() {
         headers.removeAll(keepingCapacity: true)
         payloads.removeAll(keepingCapacity: true)
+        runs.removeAll(keepingCapacity: true)
+        holdsZero = false
         recordCount = 0
         minReceiveTime = .max
         maxReceiveTime = .min
@@ -87,7 +145,9 @@ struct FrameBuilder {
                 try compressor.compress(source, into: destination)
             }
         }
-        let header = FrameHeader(recordCount: recordCount, uncompressedLength: UInt32(body.count),
+        let split = isSplit
+        let header = FrameHeader(type: split ? FrameHeader.typeZstdSplitRecords : FrameHeader.typeZstdRecords,
+                                 recordCount: recordCount, uncompressedLength: UInt32(body.count),
                                  payloadLength: UInt32(length), firstSequence: firstSequence,
                                  minReceiveTime: minReceiveTime, maxReceiveTime: maxReceiveTime)
         compressed.withUnsafeBytes { raw in
@@ -97,6 +157,8 @@ struct FrameBuilder {
         }
         headers.removeAll(keepingCapacity: true)
         payloads.removeAll(keepingCapacity: true)
+        runs.removeAll(keepingCapacity: true)
+        holdsZero = false
         recordCount = 0
         minReceiveTime = .max
         maxReceiveTime = .min

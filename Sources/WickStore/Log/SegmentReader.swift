@@ -20,6 +20,8 @@ final class SegmentReader {
     /// Reused across frames: reading a segment allocates per segment, not per frame.
     private var frameBuffer: [UInt8] = []
     private var bodyBuffer: [UInt8] = []
+    /// A split frame's body before it is put back together.
+    private var splitBuffer: [UInt8] = []
 
     init(path: String, segmentID: UInt64) throws(StorageError) {
         self.path = path
@@ -127,25 +129,43 @@ final class SegmentReader {
         return ok ? .valid(header) : .damaged(header)
     }
 
-    /// Decompresses a checked frame's payload into the start of `body` (grown when too small).
-    func decompress(_ header: FrameHeader, payload: [UInt8], into body: inout [UInt8]) throws(StorageError) {
+    /// Decompresses a checked frame's payload into the start of `body` (grown when too small), a
+    /// split frame put back together; the body's length.
+    func decompress(_ header: FrameHeader, payload: [UInt8], into body: inout [UInt8]) throws(StorageError) -> Int {
         let count = Int(header.uncompressedLength)
+        let split = header.type == FrameHeader.typeZstdSplitRecords
         if body.count < count { body = [UInt8](repeating: 0, count: max(count, FrameHeader.targetUncompressedBytes + 4096)) }
+        if split && splitBuffer.count < count { splitBuffer = [UInt8](repeating: 0, count: count) }
         let ok = payload.withUnsafeBytes { source in
-            body.withUnsafeMutableBytes { decompressor.decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count])) }
+            if split {
+                return splitBuffer.withUnsafeMutableBytes {
+                    decompressor.decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]))
+                }
+            }
+            return body.withUnsafeMutableBytes {
+                decompressor.decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]))
+            }
         }
         guard ok else {
             throw StorageError(code: .corruptSegment, message: "frame at \(path) does not decompress to its stated length")
         }
+        guard split else { return count }
+        let length = splitBuffer.withUnsafeBytes { parts in
+            body.withUnsafeMutableBytes { FrameHeader.unsplit(UnsafeRawBufferPointer(rebasing: parts[0..<count]), into: $0) }
+        }
+        guard let length else {
+            throw StorageError(code: .corruptSegment, message: "split frame at \(path) does not account for its parts")
+        }
+        return length
     }
 
     /// Reads, checks and decompresses the frame at `offset`; calls `body` with each record and its sequence number.
     func readFrame(at offset: Int64, _ body: (UInt64, RecordView) throws -> Void) throws -> FrameHeader {
         switch try checkFrame(at: offset, limit: framesEnd, payload: &frameBuffer) {
         case .valid(let header):
-            try decompress(header, payload: frameBuffer, into: &bodyBuffer)
+            let length = try decompress(header, payload: frameBuffer, into: &bodyBuffer)
             try bodyBuffer.withUnsafeBytes { raw in
-                var iterator = try RecordIterator(UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.uncompressedLength)]))
+                var iterator = try RecordIterator(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
                 var sequence = header.firstSequence
                 while let record = try iterator.next() {
                     try body(sequence, record)

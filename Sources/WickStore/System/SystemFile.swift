@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CWickLinux
 import Glibc
 #endif
 
@@ -109,6 +110,18 @@ struct SystemFile: Sendable {
         }
         if got < count { bytes.removeLast(count - got) }
         return bytes
+    }
+
+    /// Starts writing back `length` bytes at `offset` without waiting (best effort: the fsync that
+    /// follows is what counts). A large file then reaches the disk as it is written, not in one burst
+    /// that other files' syncs would queue behind.
+    func startWriteback(at offset: Int64, length: Int64) {
+        _ = CWickLinux_start_writeback(descriptor, offset, length)
+    }
+
+    /// Waits until `length` bytes at `offset` are written back (best effort, as startWriteback).
+    func finishWriteback(at offset: Int64, length: Int64) {
+        _ = CWickLinux_finish_writeback(descriptor, offset, length)
     }
 
     func sync() throws(StorageError) {
