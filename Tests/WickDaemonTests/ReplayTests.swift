@@ -130,6 +130,17 @@ import WickTestSupport
         }
     }
 
+    /// `wick replay --from DIR --to` the central, with a key pair of the central's in the environment.
+    static func replayCommand(from copied: String, to central: ServeProcess, keysIn data: String,
+                              project: String) throws -> (arguments: [String], environment: [String: String]) {
+        let keys = try JSONValue.parse(try run(builtExecutable("wick"), ["keys", "create", "--project", project, "--json",
+                                                                         "--data-dir", data]).output)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LANGFUSE_PUBLIC_KEY"] = keys["publicKey"]?.stringValue
+        environment["LANGFUSE_SECRET_KEY"] = keys["secretKey"]?.stringValue
+        return (["replay", "--from", copied, "--to", "http://" + (try #require(central.announcement.http)), "--json"], environment)
+    }
+
     /// A copied directory whose raw segments went after compaction: its compacted traces are sent
     /// as create events, then the raw events past them, and the central folds the same traces.
     @Test func aCompactedDirectoryIsShippedWithItsCompactedTraces() throws {
@@ -137,12 +148,7 @@ import WickTestSupport
         let copied = try ImportTests.source(temp)
         let central = try ServeProcess(dataDirectory: temp.file("central"), arguments: ["--log-level", "error"])
         defer { central.kill(SIGTERM) }
-        let keys = try JSONValue.parse(try run(builtExecutable("wick"), ["keys", "create", "--project", "default", "--json",
-                                                                         "--data-dir", temp.file("central")]).output)
-        var environment = ProcessInfo.processInfo.environment
-        environment["LANGFUSE_PUBLIC_KEY"] = keys["publicKey"]?.stringValue
-        environment["LANGFUSE_SECRET_KEY"] = keys["secretKey"]?.stringValue
-        let arguments = ["replay", "--from", copied, "--to", "http://" + (try #require(central.announcement.http)), "--json"]
+        let (arguments, environment) = try Self.replayCommand(from: copied, to: central, keysIn: temp.file("central"), project: "default")
         let first = try run(builtExecutable("wick"), arguments, environment: environment)
         #expect(first.termination == .exited(0), "\(first.errors)")
         let summary = try JSONValue.parse(first.output)
@@ -222,12 +228,7 @@ import WickTestSupport
         source.kill(SIGTERM)
         let central = try ServeProcess(dataDirectory: temp.file("central"), arguments: ["--log-level", "error"])
         defer { central.kill(SIGTERM) }
-        let keys = try JSONValue.parse(try run(builtExecutable("wick"), ["keys", "create", "--project", "fleet", "--json",
-                                                                         "--data-dir", temp.file("central")]).output)
-        var environment = ProcessInfo.processInfo.environment
-        environment["LANGFUSE_PUBLIC_KEY"] = keys["publicKey"]?.stringValue
-        environment["LANGFUSE_SECRET_KEY"] = keys["secretKey"]?.stringValue
-        let arguments = ["replay", "--from", copied, "--to", "http://" + (try #require(central.announcement.http)), "--json"]
+        let (arguments, environment) = try Self.replayCommand(from: copied, to: central, keysIn: temp.file("central"), project: "fleet")
         let first = try run(builtExecutable("wick"), arguments, environment: environment)
         #expect(first.termination == .exited(0), "\(first.errors)")
         let lines = input.split(separator: 0x0A, omittingEmptySubsequences: true).count
