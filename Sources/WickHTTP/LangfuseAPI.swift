@@ -236,7 +236,7 @@ public enum LangfuseAPI: Sendable {
         return parameters
     }
 
-    /// The body, gunzipped when it says it is gzip; a 413 or 400 response when it cannot be had.
+    /// The body, decompressed when it says it is gzip, deflate or zstd; a 413 or 400 response when it cannot be had.
     static func readBody(_ request: Request, limit: Int) async -> Result<[UInt8], ResponseFailure> {
         let buffer: ByteBuffer
         do {
@@ -246,12 +246,16 @@ public enum LangfuseAPI: Sendable {
         }
         let bytes = Array(buffer.readableBytesView)
         guard let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" else { return .success(bytes) }
-        guard encoding == "gzip" || encoding == "deflate" else {
+        let decode: (UnsafePointer<UInt8>?, Int, Int, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, UnsafeMutablePointer<Int>?) -> Int32
+        switch encoding {
+        case "gzip", "deflate": decode = CWickLinux_gunzip
+        case "zstd": decode = CWickLinux_unzstd
+        default:
             return .failure(ResponseFailure(json(.unsupportedMediaType, .object(["message": .string("unsupported Content-Encoding \(encoding)")]))))
         }
         var out: UnsafeMutablePointer<UInt8>?
         var length = 0
-        let status = bytes.withUnsafeBufferPointer { CWickLinux_gunzip($0.baseAddress, $0.count, limit, &out, &length) }
+        let status = bytes.withUnsafeBufferPointer { decode($0.baseAddress, $0.count, limit, &out, &length) }
         defer { free(out) }
         switch status {
         case 0: return .success(Array(UnsafeBufferPointer(start: out, count: length)))

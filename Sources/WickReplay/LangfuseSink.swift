@@ -2,7 +2,7 @@ import WickJSON
 
 /// The `langfuse` kind: Langfuse's batch ingestion API (`POST /api/public/ingestion`), served by
 /// another Wick or a Langfuse server. A batch goes as `{"batch":[…]}` of the events as they came,
-/// gzip-compressed unless told otherwise, with Basic auth. A 2xx delivers it; the 207's `errors`
+/// compressed (gzip unless told otherwise), with Basic auth. A 2xx delivers it; the 207's `errors`
 /// with a 4xx status are refusals for good, any with 429 or 5xx send the whole batch again (the
 /// receiver deduplicates by event id). Network errors, 429 and 5xx answers are retried.
 public struct LangfuseSink: ReplayTransport {
@@ -49,13 +49,10 @@ public struct LangfuseSink: ReplayTransport {
 
     public func send(_ batch: ReplayBatch) -> ReplayOutcome {
         guard let target = configuration.target else { return .retry("bad url \(configuration.url)") }
-        var wire = Self.body(batch)
+        let (wire, encoding) = configuration.compression.encode(Self.body(batch))
         var headers = [("Authorization", PlainHTTP.basicAuthorization(configuration.publicKey, configuration.secretKey)),
                        ("Content-Type", "application/json"), ("User-Agent", "wick-replay")]
-        if configuration.compression == .gzip, let compressed = PlainHTTP.gzip(wire) {
-            wire = compressed
-            headers.append(("Content-Encoding", "gzip"))
-        }
+        if let encoding { headers.append(("Content-Encoding", encoding)) }
         let response: PlainHTTP.Response
         do {
             response = try PlainHTTP.request(target.address, method: "POST", path: target.prefix + "/api/public/ingestion",
@@ -103,4 +100,19 @@ public struct LangfuseSink: ReplayTransport {
 public enum Compression: String, Sendable, Equatable, CaseIterable {
     case none
     case gzip
+    /// `Content-Encoding: zstd` (RFC 8878): for a receiving Wick, which takes it on every ingestion
+    /// path. About four times cheaper than gzip for the sender, and smaller; a Langfuse server
+    /// and OTLP receivers take gzip only.
+    case zstd
+
+    /// `body` as this compression sends it, and the `Content-Encoding` to say so (nil: as it is).
+    public func encode(_ body: [UInt8]) -> (body: [UInt8], encoding: String?) {
+        let compressed: [UInt8]? = switch self {
+        case .none: nil
+        case .gzip: PlainHTTP.gzip(body)
+        case .zstd: PlainHTTP.zstd(body)
+        }
+        guard let compressed else { return (body, nil) }
+        return (compressed, rawValue)
+    }
 }

@@ -163,15 +163,12 @@ public struct OTLPSink: ReplayTransport {
 
     private func post(_ target: (address: String, prefix: String), path: String, body: [UInt8],
                       contentType: String) -> Result<(Int, String), PlainHTTP.Failure> {
-        var wire = body
+        let (wire, encoding) = configuration.compression.encode(body)
         var headers = [("Content-Type", contentType), ("User-Agent", "wick-replay")]
         if !configuration.publicKey.isEmpty || !configuration.secretKey.isEmpty {
             headers.append(("Authorization", PlainHTTP.basicAuthorization(configuration.publicKey, configuration.secretKey)))
         }
-        if configuration.compression == .gzip, let compressed = PlainHTTP.gzip(wire) {
-            wire = compressed
-            headers.append(("Content-Encoding", "gzip"))
-        }
+        if let encoding { headers.append(("Content-Encoding", encoding)) }
         let response: PlainHTTP.Response
         do {
             response = try PlainHTTP.request(target.address, method: "POST", path: target.prefix + path, headers: headers,

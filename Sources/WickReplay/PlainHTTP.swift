@@ -103,4 +103,14 @@ public enum PlainHTTP: Sendable {
         guard status == 0, let out else { return nil }
         return Array(UnsafeBufferPointer(start: out, count: length))
     }
+
+    /// Zstd of `bytes` as one frame (level 1, for the same reason).
+    public static func zstd(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let status = bytes.withUnsafeBufferPointer { CWickLinux_zstd($0.baseAddress, $0.count, level, &out, &length) }
+        defer { free(out) }
+        guard status == 0, let out else { return nil }
+        return Array(UnsafeBufferPointer(start: out, count: length))
+    }
 }

@@ -27,6 +27,8 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-key"), help: "The central server's public key.") var publicKey: String?
     @Option(name: .customLong("secret-key"), help: "The central server's secret key.") var secretKey: String?
     @Option(help: "The name of this replay's cursor in the directory.") var name: String = "file"
+    @Option(help: "How batches are compressed: gzip, zstd (a central Wick takes it; Langfuse's server does not) or none.")
+    var compression: String = "gzip"
     @Option(name: .customLong("backoff-max-ms"), help: "Longest wait between tries, milliseconds.") var backoffMax: Int64 = 30_000
     @Flag(help: "Print the summary as JSON.") var json = false
 
@@ -35,7 +37,12 @@ struct ReplayCommand: AsyncParsableCommand {
         guard let publicKey = publicKey ?? environment["LANGFUSE_PUBLIC_KEY"],
               let secretKey = secretKey ?? environment["LANGFUSE_SECRET_KEY"]
         else { throw ValidationError("give the central server's keys: --public-key/--secret-key or LANGFUSE_PUBLIC_KEY/LANGFUSE_SECRET_KEY") }
-        var sink = Replayer.Sink(name: name, url: to, publicKey: publicKey, secretKey: secretKey)
+        guard let encoding = Compression(rawValue: compression) else {
+            throw ValidationError("--compression takes \(Compression.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var configuration = LangfuseSink.Configuration(url: to, publicKey: publicKey, secretKey: secretKey)
+        configuration.compression = encoding
+        var sink = Replayer.Sink(name: name, kind: .langfuse(configuration))
         sink.backoffInitialMilliseconds = min(1000, backoffMax)
         sink.backoffMaxMilliseconds = backoffMax
         guard LangfuseSink.Configuration(url: to, publicKey: publicKey, secretKey: secretKey).target != nil else {

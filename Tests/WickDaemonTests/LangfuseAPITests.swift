@@ -21,10 +21,15 @@ import WickTestSupport
         ("Authorization", "Basic " + Data("\(publicKey):\(secret)".utf8).base64EncodedString())
     }
 
-    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] { try filter(bytes, through: ["gzip", "-c"]) }
+
+    static func zstd(_ bytes: [UInt8]) throws -> [UInt8] { try filter(bytes, through: ["zstd", "-q", "-c"]) }
+
+    /// `bytes` through a command-line compressor: bodies as other programs write them.
+    static func filter(_ bytes: [UInt8], through command: [String]) throws -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gzip", "-c"]
+        process.arguments = command
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
@@ -87,6 +92,12 @@ import WickTestSupport
                                                headers: [auth, ("Content-Encoding", "gzip")], body: try Self.gzip(Array(later.utf8)))
         #expect(zipped.status == 207)
         #expect(try JSONValue.parse(zipped.body)["successes"]?.arrayValue?.count == 1)
+        // And zstd, as a replaying Wick may send them (here as the zstd tool writes them).
+        let zstdBatch = #"{"batch":["# + Self.event("e5", "span-create", #"{"id":"s-2","traceId":"web-1","name":"ship"}"#) + "]}"
+        let squeezed = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                                 headers: [auth, ("Content-Encoding", "zstd")], body: try Self.zstd(Array(zstdBatch.utf8)))
+        #expect(squeezed.status == 207)
+        #expect(try JSONValue.parse(squeezed.body)["successes"]?.arrayValue?.count == 1)
 
         // Whole-request refusals: not a batch, too large (before or after inflating), broken gzip.
         let single = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion", headers: [auth],
@@ -98,11 +109,18 @@ import WickTestSupport
                                           headers: [auth, ("Content-Encoding", "gzip")], body: try Self.gzip(huge)).status == 413)
         #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
                                           headers: [auth, ("Content-Encoding", "gzip")], body: Array("not gzip".utf8)).status == 400)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                          headers: [auth, ("Content-Encoding", "zstd")], body: try Self.zstd(huge)).status == 413)
+        let truncated = Array(try Self.zstd(Array(zstdBatch.utf8)).dropLast(4))
+        #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                          headers: [auth, ("Content-Encoding", "zstd")], body: truncated).status == 400)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
+                                          headers: [auth, ("Content-Encoding", "br")], body: Array(zstdBatch.utf8)).status == 415)
 
         // Stored in the key's project, and read back like any event; the rejects kept with their reasons.
         let trace = try JSONValue.parse(try Self.wick(["trace", "web-1", "--json", "--project", "shop", "--data-dir", data]).output)
         #expect(trace["name"]?.stringValue == "checkout" && trace["userId"]?.stringValue == "u-1")
-        #expect(trace["observations"]?.arrayValue?.count == 2)
+        #expect(trace["observations"]?.arrayValue?.count == 3)
         #expect(trace["totalCost"]?.numberValue?.text == "0.0035")
         let rejects = try Self.wick(["rejects", "--json", "--data-dir", data]).output.split(separator: "\n")
             .compactMap { try? JSONValue.parse(String($0)) }

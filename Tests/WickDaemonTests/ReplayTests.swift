@@ -61,12 +61,17 @@ import WickTestSupport
             assembler:
               settle-ms: 200
             replay:
-              url: http://127.0.0.1:\(port)
-              public-key: \(try #require(keys["publicKey"]?.stringValue))
-              secret-key: \(try #require(keys["secretKey"]?.stringValue))
-              batch-events: 50
-              backoff-initial-ms: 20
-              backoff-max-ms: 200
+              sinks: [central]
+            sinks:
+              central:
+                kind: langfuse
+                url: http://127.0.0.1:\(port)
+                public-key: \(try #require(keys["publicKey"]?.stringValue))
+                secret-key: \(try #require(keys["secretKey"]?.stringValue))
+                compression: zstd
+                batch-events: 50
+                backoff-initial-ms: 20
+                backoff-max-ms: 200
             """.write(toFile: temp.file("edge.yaml"), atomically: true, encoding: .utf8)
         let edgeDaemon = try ServeProcess(dataDirectory: edge, arguments: ["--config", temp.file("edge.yaml"), "--log-level", "error"])
         defer { edgeDaemon.kill(SIGTERM) }
@@ -228,7 +233,8 @@ import WickTestSupport
         source.kill(SIGTERM)
         let central = try ServeProcess(dataDirectory: temp.file("central"), arguments: ["--log-level", "error"])
         defer { central.kill(SIGTERM) }
-        let (arguments, environment) = try Self.replayCommand(from: copied, to: central, keysIn: temp.file("central"), project: "fleet")
+        var (arguments, environment) = try Self.replayCommand(from: copied, to: central, keysIn: temp.file("central"), project: "fleet")
+        arguments += ["--compression", "zstd"]
         let first = try run(builtExecutable("wick"), arguments, environment: environment)
         #expect(first.termination == .exited(0), "\(first.errors)")
         let lines = input.split(separator: 0x0A, omittingEmptySubsequences: true).count

@@ -36,8 +36,9 @@ import WickTestSupport
         let temp = TemporaryDirectory("wsk")
         let central = temp.file("central")
         let edge = temp.file("edge")
-        try FileManager.default.createDirectory(atPath: temp.file("export"), withIntermediateDirectories: false)
-        let exportPath = temp.file("export/events.ndjson")
+        // The file sink's path is relative: it lands under the edge's data directory.
+        try FileManager.default.createDirectory(atPath: temp.file("edge/export"), withIntermediateDirectories: true)
+        let exportPath = temp.file("edge/export/events.ndjson")
         let port = try ReplayTests.freePort()
         let centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
         defer { centralDaemon.kill(SIGTERM) }
@@ -59,7 +60,7 @@ import WickTestSupport
                 backoff-max-ms: 200
               archive:
                 kind: file
-                path: \(exportPath)
+                path: export/events.ndjson
                 rotate-bytes: 150000
                 batch-events: 5
                 backoff-initial-ms: 20
@@ -189,7 +190,8 @@ import WickTestSupport
           "sinks.a.secret-key": "s"], "sinks.a.url"),
         (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "http://c:3000"], "sinks.a.public-key"),
         (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "http://c:3000", "sinks.a.public-key": "p",
-          "sinks.a.secret-key": "s", "sinks.a.compression": "zstd"], "sinks.a.compression"),
+          "sinks.a.secret-key": "s", "sinks.a.compression": "brotli"], "sinks.a.compression"),
+        (["replay.sinks": "a", "sinks.a.kind": "otlp", "sinks.a.url": "http://c:3000", "sinks.a.compression": "zstd"], "sinks.a.compression"),
         (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "http://c:3000", "sinks.a.public-key": "p",
           "sinks.a.secret-key": "s", "sinks.a.path": "/x"], "sinks.a.path"),
         (["replay.sinks": "a", "sinks.a.kind": "file"], "sinks.a.path"),

@@ -52,6 +52,11 @@ int CWickLinux_gunzip(const unsigned char *input, size_t length, size_t limit, u
 /// Returns 0, or -1 on failure.
 int CWickLinux_gzip(const unsigned char *input, size_t length, int level, unsigned char **out, size_t *out_length);
 
+/// The same pair for zstd (`Content-Encoding: zstd`, RFC 8878): decompresses one or more frames
+/// back to back (0, -1 invalid or truncated, -2 past `limit`), and compresses as one frame.
+int CWickLinux_unzstd(const unsigned char *input, size_t length, size_t limit, unsigned char **out, size_t *out_length);
+int CWickLinux_zstd(const unsigned char *input, size_t length, int level, unsigned char **out, size_t *out_length);
+
 /// Constants that Glibc's Swift overlay does not import as plain integers.
 int CWickLinux_SO_RCVBUFFORCE(void);
 int CWickLinux_SO_RXQ_OVFL(void);

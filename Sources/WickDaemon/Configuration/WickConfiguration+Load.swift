@@ -228,7 +228,8 @@ private struct ValueReader {
             guard LangfuseSink.Configuration(url: url, publicKey: "", secretKey: "").target != nil else {
                 throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
             }
-            let compression = try choice(prefix + "compression", "gzip", Compression.allCases.map(\.rawValue))
+            // OTLP/HTTP knows gzip only.
+            let compression = try choice(prefix + "compression", "gzip", ["none", "gzip"])
             otlp.compression = Compression(rawValue: compression) ?? .gzip
             otlp.timeoutMilliseconds = try int(prefix + "timeout-ms", otlp.timeoutMilliseconds, 100...3_600_000)
             for (key, fallback) in [("traces-path", otlp.tracesPath), ("scores-path", otlp.scoresPath)] {
