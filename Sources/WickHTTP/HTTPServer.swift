@@ -16,7 +16,8 @@ public enum HTTPServer: Sendable {
         /// Imports one `{"batch":[…]}` of a project's events (`wick import` beside a running
         /// daemon) and describes the outcome as JSON; throws `Importer.Invalid` for a bad body.
         public var importBatch: (@Sendable (_ project: String, _ body: [UInt8]) async throws -> String)?
-        /// What `POST /wick/import` must present as `Authorization: Bearer …`; without it the route is off.
+        /// What `POST /wick/import` and `POST /wick/compact` must present as `Authorization: Bearer …`;
+        /// without it those routes are off.
         public var adminToken: String?
         public var maxImportBodyBytes = 64 << 20
 
@@ -46,8 +47,12 @@ public enum HTTPServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
         }
-        if let compact = configuration.compact {
-            router.post("/wick/compact") { _, _ -> Response in
+        // The daemon's own routes act on its data, so they ask for the token only its user can read.
+        if let compact = configuration.compact, let token = configuration.adminToken {
+            router.post("/wick/compact") { request, _ -> Response in
+                guard let presented = request.headers[.authorization], constantTimeEqual(presented, "Bearer " + token) else {
+                    return plain(.unauthorized, #"{"error":"POST /wick/compact needs the token in <data-dir>/admin-token"}"#)
+                }
                 do {
                     let report = try await compact()
                     return Response(status: .ok, headers: [.contentType: "application/json"],

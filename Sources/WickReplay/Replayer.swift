@@ -68,11 +68,13 @@ public final class Replayer: Service, Sendable {
         public func transport(directory: DataDirectory, logger: Logger, traces: (any ReplayTraceSource)? = nil,
                               version: String = "") -> any ReplayTransport {
             switch kind {
-            case .langfuse(let configuration): LangfuseSink(configuration)
-            case .file(let configuration):
-                FileSink(configuration, statePath: FileSink.statePath(directory: directory, sink: name), logger: logger)
+            case .langfuse(let configuration): return LangfuseSink(configuration)
+            case .file(var configuration):
+                // Relative to the data directory, not to wherever the daemon was started from.
+                if !configuration.path.hasPrefix("/") { configuration.path = directory.root + "/" + configuration.path }
+                return FileSink(configuration, statePath: FileSink.statePath(directory: directory, sink: name), logger: logger)
             case .otlp(let configuration):
-                OTLPSink(configuration, traces: traces, version: version, logger: logger)
+                return OTLPSink(configuration, traces: traces, version: version, logger: logger)
             }
         }
     }

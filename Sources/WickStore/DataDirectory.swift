@@ -11,7 +11,7 @@ import Glibc
 ///     <root>/index.lmdb       the LMDB index (derived: rebuilt from log/ when missing or behind)
 ///     <root>/runtime.json     where the running daemon listens (written at start, for `wick stats`)
 ///     <root>/sinks/           replay sinks' own state (a file sink's: <name>.state), kept by WickReplay
-///     <root>/admin-token      the running daemon's token for `POST /wick/import` (mode 0600)
+///     <root>/admin-token      the running daemon's token for `POST /wick/import` and `/wick/compact` (mode 0600)
 public struct DataDirectory: Sendable, Hashable {
     public var root: String
 

@@ -29,7 +29,7 @@ struct CompactCommand: AsyncParsableCommand {
         let report: Compactor.Report
         do {
             if let running = RuntimeInfo.announcement(of: directory) {
-                report = try Self.askDaemon(running)
+                report = try Self.askDaemon(running, directory)
             } else {
                 report = try await compactHere(directory)
             }
@@ -47,11 +47,19 @@ struct CompactCommand: AsyncParsableCommand {
         }
     }
 
-    static func askDaemon(_ running: ListeningAnnouncement) throws -> Compactor.Report {
+    static func askDaemon(_ running: ListeningAnnouncement, _ directory: DataDirectory) throws -> Compactor.Report {
         guard let address = running.metrics else {
             throw ValidationError("the daemon runs without its HTTP server; it compacts by itself every compaction.interval-ms")
         }
-        let body = try MetricsClient.fetch(address, path: "/wick/compact", method: "POST", timeoutSeconds: 3600)
+        guard let token = AdminToken.read(directory) else {
+            throw ValidationError("cannot read \(directory.adminTokenPath): run as the daemon's user")
+        }
+        let response = try MetricsClient.request(address, method: "POST", path: "/wick/compact",
+                                                 headers: [("Authorization", "Bearer " + token)], timeoutSeconds: 3600)
+        guard response.status == 200 else {
+            throw ValidationError("the daemon answered HTTP \(response.status): \(response.body.prefix(300))")
+        }
+        let body = response.body
         guard let parsed = try? JSONValue.parse(body), let report = Compactor.Report(json: parsed) else {
             throw ValidationError("the daemon answered with no compaction report: \(body.prefix(200))")
         }

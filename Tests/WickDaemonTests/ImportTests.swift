@@ -121,6 +121,14 @@ import WickTestSupport
         })
         let afterCompaction = try Self.importing(source, into: live)
         #expect(Self.count(afterCompaction, "imported") == 0 && Self.count(afterCompaction, "duplicates") == Int64(expected.count))
+
+        // The daemon's own routes take only the token its user can read.
+        let address = try #require(daemon.announcement.metrics)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/wick/compact").status == 401)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/wick/compact",
+                                          headers: [("Authorization", "Bearer not-the-token")]).status == 401)
+        #expect(try MetricsClient.request(address, method: "POST", path: "/wick/import?project=p",
+                                          headers: [("Authorization", "Bearer not-the-token")], body: Array(#"{"batch":[]}"#.utf8)).status == 401)
     }
 
     @Test func anImportKilledBetweenStoringAndRecordingABatchResumesWithoutDoubling() throws {
