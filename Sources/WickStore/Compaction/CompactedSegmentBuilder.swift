@@ -31,7 +31,7 @@ public final class CompactedSegmentBuilder {
                                            firstSequence: covered.lowerBound, createdAt: createdAt,
                                            coveredEnd: covered.upperBound, faults: nil)
         frame = FrameBuilder(capacity: frameBytes, splitsRuns: true)
-        compressor = ZstdCompressor(level: compressionLevel)
+        compressor = ZstdCompressor(level: compressionLevel, frames: .compacted)
         nextSequence = covered.lowerBound
     }
 

@@ -4,11 +4,26 @@ import CZstd
 final class ZstdCompressor {
     private let context: OpaquePointer
 
-    init(level: Int32) {
+    /// What the frames hold: the log's small frames of NDJSON, or compaction's 1 MiB split frames
+    /// of documents.
+    enum Frames {
+        case log
+        case compacted
+    }
+
+    init(level: Int32, frames: Frames = .log) {
         // ZSTD_createCCtx only fails when malloc does.
         context = ZSTD_createCCtx()!
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
-        if level == 1 {
+        if frames == .compacted && level == 3 {
+            // Level 3's tables are sized for files larger than a 1 MiB frame. Tables that fit the
+            // caches and matches of at least 6 bytes compress compacted frames 22% faster and 0.6%
+            // smaller (zstd's own benchmark on 155 MB of split frame bodies of the gen-events corpus,
+            // 1 MiB blocks: 411 MB/s, 6.011x against 328-344 MB/s, 5.975x).
+            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_chainLog, 11)
+            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_hashLog, 14)
+            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_minMatch, 6)
+        } else if level == 1 {
             // Level 1 is tuned for whole files. For independent 256 KiB frames of NDJSON, the double-fast
             // strategy with small tables compresses about 6% smaller at the same speed and decompresses
             // about 12% faster (StoreBench on the gen-events corpus: 5.31x against 5.01x).
