@@ -16,7 +16,7 @@ import WickModel
 /// Spans from Wick's own `otlp` sink (scope `wick`) carry `wick.*` attributes with what OTel has no
 /// place for (original ids, the trace's timestamp); they are read back, and the scope and resource
 /// are not added to metadata, so a Wick-to-Wick export folds to the same trace.
-public enum SpanMapper {
+public enum SpanMapper: Sendable {
     /// The ingestion events of one export, in order: `{"id","type","timestamp","body"}` objects.
     /// `now` (µs since the epoch) stands in for spans without start or end time.
     public static func events(_ export: OTLPExport, now: Int64) -> [JSONValue] {

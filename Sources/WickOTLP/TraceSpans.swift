@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 public import WickModel
 
 /// Folded traces as OTLP spans, for the `otlp` replay sink: one span per observation, with the
@@ -9,7 +9,7 @@ public import WickModel
 /// Ids that are not OTel-shaped (UUIDs, arbitrary strings) map to 16/8-byte ids through SHA-256
 /// (the same id always maps the same way, so re-sends deduplicate), the original kept in a `wick.*`
 /// attribute that a receiving Wick reads back.
-public enum TraceSpans {
+public enum TraceSpans: Sendable {
     /// The scope every exported span is under; a receiving Wick recognises it and does not add
     /// the scope and resource to the metadata (they would not round-trip).
     public static let scopeName = "wick"
@@ -115,7 +115,7 @@ public enum TraceSpans {
 /// Attributes Wick adds to the spans it exports and reads back on its OTLP endpoint: what OTel
 /// has no place for (ids that are not OTel-shaped, a trace's own timestamp, version and environment,
 /// an observation that never ended).
-public enum WickAttributes {
+public enum WickAttributes: Sendable {
     public static let traceID = "wick.trace.id"
     public static let observationID = "wick.observation.id"
     public static let parentObservationID = "wick.parent_observation.id"

@@ -4,7 +4,7 @@ public import WickModel
 /// Random traces for property tests: trace-create events (first and updates), observations with a
 /// create and updates, scores; envelope timestamps (milliseconds after 2026-01-01) drawn from a
 /// narrow range so that ties are common; a few events delivered twice.
-public enum RandomTrace {
+public enum RandomTrace: Sendable {
     public struct Spec: Sendable {
         public var id: String
         public var type: EventType

@@ -1,6 +1,6 @@
 import Synchronization
 public import WickJSON
-public import WickModel
+import WickModel
 public import WickStore
 
 /// `wick import`: events read from another data directory, stored here as if they had just

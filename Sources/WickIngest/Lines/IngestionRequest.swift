@@ -1,5 +1,5 @@
 public import WickJSON
-public import WickModel
+import WickModel
 public import WickStore
 
 /// `POST /api/public/ingestion` (reference §1): a `{"batch":[…], "metadata":…}` body, split into

@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 
 /// A compacted trace (docs/format.md §7): one JSON document holding everything a trace's events
 /// folded to, written by compaction in place of those events.

@@ -1,4 +1,4 @@
-public import WickJSON
+import WickJSON
 
 /// A score config (reference §4): what a score naming it by `configId` must be.
 public struct ScoreConfig: Sendable, Hashable {
