@@ -49,16 +49,7 @@ final class ServeProcess {
 
 /// A small realistic corpus with a fixed seed.
 func corpus(traces: Int, seed: Int = 11) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", URL(fileURLWithPath: packageRoot).deletingLastPathComponent().path + "/shared/tools/gen-events.py",
-                         String(traces), String(seed)]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(data)
+    try generatedEvents(traces: traces, seed: seed)
 }
 
 @Suite(.serialized) struct DaemonProcessTests {

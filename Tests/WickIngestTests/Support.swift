@@ -79,18 +79,7 @@ final class IngestFixture {
 
 /// A small realistic corpus, fixed seed: the generator the benchmarks use.
 func corpus(traces: Int = 200, seed: Int = 7) throws -> [UInt8] {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let script = root.deletingLastPathComponent().appendingPathComponent("shared/tools/gen-events.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.path, String(traces), String(seed)]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "gen-events.py failed")
-    return Array(data)
+    try generatedEvents(traces: traces, seed: seed)
 }
 
 func lines(_ bytes: [UInt8]) -> [[UInt8]] {

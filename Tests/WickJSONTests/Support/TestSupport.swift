@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WickJSON
+import WickTestSupport
 
 /// The outcome of a scan, comparable in `#expect`.
 enum Verdict: Equatable, CustomStringConvertible {
@@ -72,25 +73,6 @@ func scanEvent(_ text: String, sourceLocation: SourceLocation = #_sourceLocation
 
 enum TestFailure: Error {
     case unexpected
-    case missingTool(String)
-}
-
-/// Paths relative to the repository root (the package directory), found from this file's location, so the tests
-/// run the same from any working directory.
-enum RepositoryPaths {
-    /// The package directory: this file is Tests/WickJSONTests/Support/TestSupport.swift inside it.
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .deletingLastPathComponent()
-    }
-
-    /// The shared corpus generator, which sits beside the repository.
-    static var eventGenerator: URL {
-        packageRoot.appendingPathComponent("../shared/tools/gen-events.py").standardizedFileURL
-    }
 }
 
 /// Realistic Langfuse NDJSON lines from the shared generator, produced once per test process.
@@ -103,22 +85,9 @@ enum Corpus {
         }
     }()
 
-    /// Runs `python3 ../shared/tools/gen-events.py TRACES SEED` and splits its output into lines.
+    /// The generator's events, a line each.
     static func generate(traces: Int, seed: Int) throws -> [[UInt8]] {
-        let script = RepositoryPaths.eventGenerator
-        guard FileManager.default.fileExists(atPath: script.path) else {
-            throw TestFailure.missingTool(script.path)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, String(traces), String(seed)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure.missingTool("gen-events.py failed") }
-        return data.split(separator: 0x0A).map { Array($0) }
+        try generatedEvents(traces: traces, seed: seed).split(separator: 0x0A).map { Array($0) }
     }
 }
 
