@@ -12,15 +12,6 @@ import WickTestSupport
         return (result.termination, result.output, result.errors)
     }
 
-    static func createKeys(project: String, data: String) throws -> (publicKey: String, secretKey: String) {
-        let created = try JSONValue.parse(try wick(["keys", "create", "--project", project, "--json", "--data-dir", data]).output)
-        return (try #require(created["publicKey"]?.stringValue), try #require(created["secretKey"]?.stringValue))
-    }
-
-    static func basic(_ publicKey: String, _ secret: String) -> (String, String) {
-        ("Authorization", "Basic " + Data("\(publicKey):\(secret)".utf8).base64EncodedString())
-    }
-
     static func gzip(_ bytes: [UInt8]) throws -> [UInt8] { try filter(bytes, through: ["gzip", "-c"]) }
 
     static func zstd(_ bytes: [UInt8]) throws -> [UInt8] { try filter(bytes, through: ["zstd", "-q", "-c"]) }
@@ -47,15 +38,9 @@ import WickTestSupport
     }
 
     @Test func batchIngestionIsAuthenticatedCheckedPerEventAndStored() throws {
-        let temp = TemporaryDirectory("wha")
-        let data = temp.file("data")
-        let config = temp.file("wick.yaml")
-        try "http:\n  max-body-bytes: 1048576\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--config", config, "--log-level", "error"])
-        defer { daemon.kill(SIGTERM) }
-        let address = try #require(daemon.announcement.http)
-        let (publicKey, secret) = try Self.createKeys(project: "shop", data: data)
-        let auth = Self.basic(publicKey, secret)
+        let daemon = try APIDaemon(TemporaryDirectory("wha"), project: "shop", config: "http:\n  max-body-bytes: 1048576\n")
+        defer { daemon.stop() }
+        let (data, address, auth, publicKey) = (daemon.data, daemon.address, daemon.auth, daemon.publicKey)
 
         let health = try MetricsClient.request(address, method: "GET", path: "/api/public/health")
         #expect(health.status == 200)
@@ -74,7 +59,7 @@ import WickTestSupport
         let anonymous = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion", body: Array(batch.utf8))
         #expect(anonymous.status == 401)
         let wrong = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
-                                              headers: [Self.basic(publicKey, "sk-lf-wrong")], body: Array(batch.utf8))
+                                              headers: [APIDaemon.basic(publicKey, "sk-lf-wrong")], body: Array(batch.utf8))
         #expect(wrong.status == 401)
 
         let response = try MetricsClient.request(address, method: "POST", path: "/api/public/ingestion",
@@ -128,17 +113,11 @@ import WickTestSupport
     }
 
     @Test func tracesReadBackAndScoresPostOverHTTP() throws {
-        let temp = TemporaryDirectory("whr")
-        let data = temp.file("data")
-        let config = temp.file("wick.yaml")
         // The list is of settled traces (the assembler's summaries): settle quickly.
-        try "assembler:\n  settle-ms: 100\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--config", config, "--log-level", "error"])
-        defer { daemon.kill(SIGTERM) }
-        let address = try #require(daemon.announcement.http)
-        let (publicKey, secret) = try Self.createKeys(project: "shop", data: data)
-        let (otherKey, otherSecret) = try Self.createKeys(project: "elsewhere", data: data)
-        let auth = Self.basic(publicKey, secret)
+        let daemon = try APIDaemon(TemporaryDirectory("whr"), project: "shop", config: "assembler:\n  settle-ms: 100\n")
+        defer { daemon.stop() }
+        let (data, address, auth, publicKey) = (daemon.data, daemon.address, daemon.auth, daemon.publicKey)
+        let (otherKey, otherSecret) = try APIDaemon.createKeys(project: "elsewhere", data: data)
         var events: [String] = []
         for n in 0..<3 {
             events.append(Self.event("t\(n)", "trace-create",
@@ -177,7 +156,7 @@ import WickTestSupport
         #expect(Set(scores) == [scoreID, "s-b"])
         // Another project's key does not see it.
         #expect(try MetricsClient.request(address, method: "GET", path: "/api/public/traces/tr-0",
-                                          headers: [Self.basic(otherKey, otherSecret)]).status == 404)
+                                          headers: [APIDaemon.basic(otherKey, otherSecret)]).status == 404)
 
         var list: JSONValue = .null
         #expect(waitUntil(.seconds(10)) {
@@ -251,15 +230,13 @@ import WickTestSupport
     @Test func langfusePythonSDKv2WorksUnchanged() throws {
         let python = packageRoot + "/.venv/langfuse2/bin/python"
         #expect(FileManager.default.isExecutableFile(atPath: python), "run `make venvs` (make test does)")
-        let temp = TemporaryDirectory("whs")
-        let data = temp.file("data")
-        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--log-level", "error"])
-        defer { daemon.kill(SIGTERM) }
-        let (publicKey, secret) = try Self.createKeys(project: "sdk", data: data)
+        let daemon = try APIDaemon(TemporaryDirectory("whs"), project: "sdk")
+        defer { daemon.stop() }
+        let data = daemon.data
         var environment = ProcessInfo.processInfo.environment
-        environment["LANGFUSE_HOST"] = "http://" + (try #require(daemon.announcement.http))
-        environment["LANGFUSE_PUBLIC_KEY"] = publicKey
-        environment["LANGFUSE_SECRET_KEY"] = secret
+        environment["LANGFUSE_HOST"] = "http://" + daemon.address
+        environment["LANGFUSE_PUBLIC_KEY"] = daemon.publicKey
+        environment["LANGFUSE_SECRET_KEY"] = daemon.secretKey
         let client = try run(python, [packageRoot + "/Tests/Clients/langfuse_v2.py"], environment: environment, timeout: .seconds(120))
         #expect(client.termination == .exited(0), "\(client.errors)")
         let ids = try JSONValue.parse(client.output.split(separator: "\n").last.map(String.init) ?? "")

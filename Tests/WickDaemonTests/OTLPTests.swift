@@ -11,41 +11,6 @@ import WickTestSupport
 @Suite(.serialized) struct OTLPTests {
     static let python = packageRoot + "/.venv/langfuse5/bin/python"
 
-    struct Daemon {
-        let process: ServeProcess
-        let address: String
-        let auth: (String, String)
-        let publicKey: String
-        let secretKey: String
-        let data: String
-
-        init(_ temp: TemporaryDirectory) throws {
-            data = temp.file("data")
-            process = try ServeProcess(dataDirectory: data, arguments: ["--log-level", "error"])
-            address = try #require(process.announcement.http)
-            (publicKey, secretKey) = try LangfuseAPITests.createKeys(project: "otel", data: data)
-            auth = LangfuseAPITests.basic(publicKey, secretKey)
-        }
-
-        func trace(_ id: String) throws -> JSONValue {
-            let response = try MetricsClient.request(address, method: "GET", path: "/api/public/traces/\(id)", headers: [auth])
-            #expect(response.status == 200, "\(response.body)")
-            return try JSONValue.parse(response.body)
-        }
-
-        func client(_ script: String, environment extra: [String: String]) throws -> JSONValue {
-            #expect(FileManager.default.isExecutableFile(atPath: OTLPTests.python), "run `make venvs` (make test does)")
-            var environment = ProcessInfo.processInfo.environment
-            for (key, value) in extra { environment[key] = value }
-            let result = try run(OTLPTests.python, [packageRoot + "/Tests/Clients/" + script], environment: environment,
-                                 timeout: .seconds(120))
-            #expect(result.termination == .exited(0), "\(result.errors)")
-            // The SDKs log export and score failures on stderr without failing.
-            #expect(!result.errors.contains("Failed to export") && !result.errors.contains("API error"), "\(result.errors)")
-            return try JSONValue.parse(result.output.split(separator: "\n").last.map(String.init) ?? "")
-        }
-    }
-
     static func byName(_ list: JSONValue?) -> [String: JSONValue] {
         Dictionary((list?.arrayValue ?? []).compactMap { item in item["name"]?.stringValue.map { ($0, item) } },
                    uniquingKeysWith: { first, _ in first })
@@ -55,8 +20,8 @@ import WickTestSupport
     /// gzip and `x-langfuse-ingestion-version: 4`, scores posted as an array.
     @Test func langfusePythonSDKv5WorksUnchanged() throws {
         let temp = TemporaryDirectory("wot")
-        let daemon = try Daemon(temp)
-        defer { daemon.process.kill(SIGTERM) }
+        let daemon = try APIDaemon(temp, project: "otel")
+        defer { daemon.stop() }
         let ids = try daemon.client("langfuse_v5.py", environment: [
             "LANGFUSE_BASE_URL": "http://" + daemon.address, "LANGFUSE_PUBLIC_KEY": daemon.publicKey,
             "LANGFUSE_SECRET_KEY": daemon.secretKey,
@@ -101,8 +66,8 @@ import WickTestSupport
     /// OpenTelemetry's SDK and OTLP/HTTP exporter, GenAI semantic conventions, no Langfuse code.
     @Test func openTelemetryGenAISpansBecomeGenerationsWithCost() throws {
         let temp = TemporaryDirectory("wog")
-        let daemon = try Daemon(temp)
-        defer { daemon.process.kill(SIGTERM) }
+        let daemon = try APIDaemon(temp, project: "otel")
+        defer { daemon.stop() }
         let credentials = Data("\(daemon.publicKey):\(daemon.secretKey)".utf8).base64EncodedString()
         let ids = try daemon.client("otel_genai.py", environment: [
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://\(daemon.address)/api/public/otel",
@@ -134,8 +99,8 @@ import WickTestSupport
 
     @Test func jsonGzipAndBadExportsAnswerAsLangfuseDoes() throws {
         let temp = TemporaryDirectory("wob")
-        let daemon = try Daemon(temp)
-        defer { daemon.process.kill(SIGTERM) }
+        let daemon = try APIDaemon(temp, project: "otel")
+        defer { daemon.stop() }
         func post(_ body: [UInt8], type: String? = "application/json", headers: [(String, String)] = [],
                   path: String = "/api/public/otel/v1/traces") throws -> (status: Int, body: String) {
             var all = [daemon.auth] + headers
@@ -212,7 +177,7 @@ import WickTestSupport
             edge = temp.file("edge")
             let port = try ReplayTests.freePort()
             centralDaemon = try ServeProcess(dataDirectory: central, arguments: ["--http", "127.0.0.1:\(port)", "--log-level", "error"])
-            (centralKey, centralSecret) = try LangfuseAPITests.createKeys(project: "fleet", data: central)
+            (centralKey, centralSecret) = try APIDaemon.createKeys(project: "fleet", data: central)
             let lines = ["kind: otlp", "url: http://127.0.0.1:\(port)", "public-key: \(centralKey)", "secret-key: \(centralSecret)",
                          "backoff-initial-ms: 20", "backoff-max-ms: 200"] + settings
             try (["replay:", "  sinks: [central]", "sinks:", "  central:"] + lines.map { "    " + $0 }).joined(separator: "\n")
@@ -242,7 +207,7 @@ import WickTestSupport
         defer { pair.stop() }
         let (central, edge, centralDaemon, edgeDaemon) = (pair.central, pair.edge, pair.centralDaemon, pair.edgeDaemon)
         let (centralKey, centralSecret) = (pair.centralKey, pair.centralSecret)
-        let (edgeKey, edgeSecret) = try LangfuseAPITests.createKeys(project: "default", data: edge)
+        let (edgeKey, edgeSecret) = try APIDaemon.createKeys(project: "default", data: edge)
 
         let input = try corpus(traces: 30, seed: 21)
         _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: try #require(edgeDaemon.announcement.unix)),
@@ -265,8 +230,8 @@ import WickTestSupport
         var observations = 0
         var scores = 0
         for id in traceIDs.sorted() {
-            let a = try read(edgeAddress, LangfuseAPITests.basic(edgeKey, edgeSecret), id)
-            let b = try read(centralAddress, LangfuseAPITests.basic(centralKey, centralSecret), id)
+            let a = try read(edgeAddress, APIDaemon.basic(edgeKey, edgeSecret), id)
+            let b = try read(centralAddress, APIDaemon.basic(centralKey, centralSecret), id)
             for field in ["id", "name", "timestamp", "userId", "sessionId", "tags", "input", "output", "metadata", "release",
                           "version", "environment", "public", "totalCost"] {
                 #expect(a[field] == b[field], "trace \(id) \(field): \(a[field]?.description ?? "nil") vs \(b[field]?.description ?? "nil")")
@@ -337,5 +302,20 @@ extension OTLPTests {
     static func byID(_ list: JSONValue?) -> [String: JSONValue] {
         Dictionary((list?.arrayValue ?? []).compactMap { item in item["id"]?.stringValue.map { ($0, item) } },
                    uniquingKeysWith: { first, _ in first })
+    }
+}
+
+extension APIDaemon {
+    /// Runs a client script of Tests/Clients in the SDK v5 venv; its last line of output is JSON.
+    func client(_ script: String, environment extra: [String: String]) throws -> JSONValue {
+        #expect(FileManager.default.isExecutableFile(atPath: OTLPTests.python), "run `make venvs` (make test does)")
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in extra { environment[key] = value }
+        let result = try run(OTLPTests.python, [packageRoot + "/Tests/Clients/" + script], environment: environment,
+                             timeout: .seconds(120))
+        #expect(result.termination == .exited(0), "\(result.errors)")
+        // The SDKs log export and score failures on stderr without failing.
+        #expect(!result.errors.contains("Failed to export") && !result.errors.contains("API error"), "\(result.errors)")
+        return try JSONValue.parse(result.output.split(separator: "\n").last.map(String.init) ?? "")
     }
 }

@@ -24,14 +24,9 @@ import WickTestSupport
         try #require(FileManager.default.isExecutableFile(atPath: schemathesis), "run `make venvs` (make test does)")
         let spec = URL(fileURLWithPath: packageRoot).deletingLastPathComponent().path + "/shared/reference/langfuse/openapi.yml"
         let temp = TemporaryDirectory("wsc")
-        let data = temp.file("data")
-        let config = temp.file("wick.yaml")
-        try "assembler:\n  settle-ms: 100\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--config", config, "--log-level", "error"])
-        defer { daemon.kill(SIGTERM) }
-        let address = try #require(daemon.announcement.http)
-        let (publicKey, secret) = try LangfuseAPITests.createKeys(project: "conformance", data: data)
-        let auth = LangfuseAPITests.basic(publicKey, secret)
+        let daemon = try APIDaemon(temp, project: "conformance", config: "assembler:\n  settle-ms: 100\n")
+        defer { daemon.stop() }
+        let (address, auth) = (daemon.address, daemon.auth)
 
         // Something to read back: traces with a session, observations of each kind, scores.
         var events: [String] = []
@@ -83,7 +78,7 @@ import WickTestSupport
             "path.scoreId" = { dictionary = "scores", probability = 0.5 }
             "path.sessionId" = { dictionary = "sessions", probability = 0.5 }
             """.write(toFile: settings, atomically: true, encoding: .utf8)
-        let arguments = ["--config-file", settings, "run", spec, "--url", "http://" + address, "--auth", "\(publicKey):\(secret)", "--checks", "all",
+        let arguments = ["--config-file", settings, "run", spec, "--url", "http://" + address, "--auth", "\(daemon.publicKey):\(daemon.secretKey)", "--checks", "all",
                          "--seed", "7", "--max-examples", "15", "--generation-database", "none",
                          // The key is given once for every request; generating Authorization headers
                          // as well would only make cases whose "missing header" the key fills in.
