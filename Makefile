@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
-APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils zlib1g-dev pkg-config zstd python3 python3-venv systemd
+APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils zlib1g-dev libssl-dev openssl ca-certificates pkg-config zstd python3 python3-venv systemd
 FUZZ_SECONDS ?= 20
 
 .PHONY: deps venvs build release run test test-only fuzz-build fuzz-run fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact bench-replay bench-http bench-otlp clean

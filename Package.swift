@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "CWickLinux",
             cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2"])],
-            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd")]
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
 
         // The segment log and its LMDB index. Knows nothing of Langfuse: records are opaque bytes with keys.

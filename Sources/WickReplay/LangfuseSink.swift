@@ -7,13 +7,15 @@ import WickJSON
 /// receiver deduplicates by event id). Network errors, 429 and 5xx answers are retried.
 public struct LangfuseSink: ReplayTransport {
     public struct Configuration: Sendable, Equatable {
-        /// `http://HOST:PORT` (plus a path prefix, if the server has one). No TLS yet.
+        /// `http://HOST[:PORT]` or `https://HOST[:PORT]`, plus a path prefix if the server has one.
         public var url: String
         public var publicKey: String
         public var secretKey: String
         public var compression: Compression = .gzip
         /// Longest wait for each send and each read of a request.
         public var timeoutMilliseconds = 30_000
+        /// PEM certificates to trust for https instead of the system's.
+        public var caFile: String?
 
         public init(url: String, publicKey: String, secretKey: String) {
             self.url = url
@@ -21,42 +23,32 @@ public struct LangfuseSink: ReplayTransport {
             self.secretKey = secretKey
         }
 
-        /// HOST:PORT and the path prefix of `url`; nil unless it is plain http with a host.
-        public var target: (address: String, prefix: String)? {
-            guard url.hasPrefix("http://") else { return nil }
-            let rest = url.dropFirst(7)
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            var prefix = String(rest[slash...])
-            while prefix.hasSuffix("/") { prefix.removeLast() }
-            let address = String(rest[..<slash])
-            guard !address.isEmpty, !address.hasPrefix(":") else { return nil }
-            return address.contains(":") ? (address, prefix) : (address + ":80", prefix)
-        }
+        /// Where `url` points; nil unless it is http(s)://HOST[:PORT].
+        public var endpoint: Endpoint? { Endpoint(url: url) }
     }
 
     public let configuration: Configuration
+    let remote: SinkEndpoint
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
+        remote = SinkEndpoint(url: configuration.url, caFile: configuration.caFile)
     }
 
     public func prepare(storedCursor: UInt64?) throws -> UInt64 {
-        guard configuration.target != nil else {
-            throw PlainHTTP.Failure(description: "\(configuration.url) is not http://HOST:PORT (https is not supported yet)")
-        }
+        try remote.check()
         return storedCursor ?? 0
     }
 
     public func send(_ batch: ReplayBatch) -> ReplayOutcome {
-        guard let target = configuration.target else { return .retry("bad url \(configuration.url)") }
         let (wire, encoding) = configuration.compression.encode(Self.body(batch))
         var headers = [("Authorization", PlainHTTP.basicAuthorization(configuration.publicKey, configuration.secretKey)),
                        ("Content-Type", "application/json"), ("User-Agent", "wick-replay")]
         if let encoding { headers.append(("Content-Encoding", encoding)) }
         let response: PlainHTTP.Response
         do {
-            response = try PlainHTTP.request(target.address, method: "POST", path: target.prefix + "/api/public/ingestion",
-                                             headers: headers, body: wire, timeoutMilliseconds: configuration.timeoutMilliseconds)
+            response = try remote.request(method: "POST", path: "/api/public/ingestion", headers: headers, body: wire,
+                                          timeoutMilliseconds: configuration.timeoutMilliseconds)
         } catch {
             return .retry(error.description)
         }

@@ -31,6 +31,8 @@ public struct OTLPSink: ReplayTransport {
         public var scoresPath = "/api/public/ingestion"
         /// Spans per export request.
         public var spansPerRequest = 2000
+        /// PEM certificates to trust for https instead of the system's.
+        public var caFile: String?
 
         public init(url: String, publicKey: String = "", secretKey: String = "") {
             self.url = url
@@ -38,27 +40,24 @@ public struct OTLPSink: ReplayTransport {
             self.secretKey = secretKey
         }
 
-        var target: (address: String, prefix: String)? {
-            LangfuseSink.Configuration(url: url, publicKey: "", secretKey: "").target
-        }
     }
 
     public let configuration: Configuration
+    let remote: SinkEndpoint
     let traces: (any ReplayTraceSource)?
     let version: String
     let logger: Logger
 
     public init(_ configuration: Configuration, traces: (any ReplayTraceSource)?, version: String, logger: Logger) {
         self.configuration = configuration
+        remote = SinkEndpoint(url: configuration.url, caFile: configuration.caFile)
         self.traces = traces
         self.version = version
         self.logger = logger
     }
 
     public func prepare(storedCursor: UInt64?) throws -> UInt64 {
-        guard configuration.target != nil else {
-            throw PlainHTTP.Failure(description: "\(configuration.url) is not http://HOST:PORT (https is not supported yet)")
-        }
+        try remote.check()
         guard traces != nil else { throw PlainHTTP.Failure(description: "an otlp sink reads whole traces: it runs in the daemon only") }
         return storedCursor ?? 0
     }
@@ -94,7 +93,7 @@ public struct OTLPSink: ReplayTransport {
     }
 
     public func send(_ batch: ReplayBatch) -> ReplayOutcome {
-        guard let target = configuration.target, let traces else { return .retry("bad url \(configuration.url), or no trace source") }
+        guard let traces else { return .retry("no trace source") }
         var plan = Self.plan(batch)
         var folded: [FoldedTrace] = []
         for (project, id) in plan.traces {
@@ -122,7 +121,7 @@ public struct OTLPSink: ReplayTransport {
                 end += 1
             }
             let export = TraceSpans.export(Array(folded[start..<end]), serviceName: "wick", version: version)
-            switch post(target, path: configuration.tracesPath, body: export.protobuf(), contentType: "application/x-protobuf") {
+            switch post(path: configuration.tracesPath, body: export.protobuf(), contentType: "application/x-protobuf") {
             case .success(let (bytes, answer)):
                 wireBytes += bytes
                 // OTLP's partial success names no spans, so nothing can be dead-lettered: say it.
@@ -149,7 +148,7 @@ public struct OTLPSink: ReplayTransport {
             let event = batch[index]
             raw.append(sequence: event.sequence, receiveTime: event.receiveTime, project: event.project, payload: event.payload)
         }
-        switch post(target, path: configuration.scoresPath, body: LangfuseSink.body(raw), contentType: "application/json") {
+        switch post(path: configuration.scoresPath, body: LangfuseSink.body(raw), contentType: "application/json") {
         case .failure(let reason): return .retry(reason.description)
         case .success(let (bytes, answer)):
             switch LangfuseSink.outcome(of: answer, for: raw, wireBytes: wireBytes + bytes) {
@@ -161,7 +160,7 @@ public struct OTLPSink: ReplayTransport {
         }
     }
 
-    private func post(_ target: (address: String, prefix: String), path: String, body: [UInt8],
+    private func post(path: String, body: [UInt8],
                       contentType: String) -> Result<(Int, String), PlainHTTP.Failure> {
         let (wire, encoding) = configuration.compression.encode(body)
         var headers = [("Content-Type", contentType), ("User-Agent", "wick-replay")]
@@ -171,8 +170,8 @@ public struct OTLPSink: ReplayTransport {
         if let encoding { headers.append(("Content-Encoding", encoding)) }
         let response: PlainHTTP.Response
         do {
-            response = try PlainHTTP.request(target.address, method: "POST", path: target.prefix + path, headers: headers,
-                                             body: wire, timeoutMilliseconds: configuration.timeoutMilliseconds)
+            response = try remote.request(method: "POST", path: path, headers: headers, body: wire,
+                                          timeoutMilliseconds: configuration.timeoutMilliseconds)
         } catch {
             return .failure(error)
         }

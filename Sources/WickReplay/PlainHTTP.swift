@@ -4,8 +4,9 @@ import CWickLinux
 import Glibc
 #endif
 
-/// One HTTP/1.0 request over a plain TCP connection, blocking, with a timeout: what a replay thread
-/// and the commands that talk to a local daemon need, without an HTTP client library. No TLS.
+/// One HTTP/1.0 request over a TCP connection, blocking, with a timeout, in the clear or over TLS:
+/// what a replay thread and the commands that talk to a local daemon need, without an HTTP client
+/// library.
 public enum PlainHTTP: Sendable {
     public struct Response: Sendable {
         public var status: Int
@@ -14,6 +15,14 @@ public enum PlainHTTP: Sendable {
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// The server's TLS certificate is not trusted, or does not name the host: trying again will
+        /// not help until the server or the CA file changes.
+        public var untrusted = false
+
+        public init(description: String, untrusted: Bool = false) {
+            self.description = description
+            self.untrusted = untrusted
+        }
     }
 
     /// `address` is HOST:PORT.
@@ -22,9 +31,10 @@ public enum PlainHTTP: Sendable {
         try request(address, method: method, path: path, headers: headers, body: body, timeoutMilliseconds: timeoutSeconds * 1000)
     }
 
-    /// `address` is HOST:PORT; the timeout bounds each send and each read.
+    /// `address` is HOST:PORT; the timeout bounds each send and each read. With `tls`, the request
+    /// goes over TLS to a server whose certificate names HOST.
     public static func request(_ address: String, method: String, path: String, headers: [(String, String)] = [],
-                               body: [UInt8] = [], timeoutMilliseconds: Int) throws(Failure) -> Response {
+                               body: [UInt8] = [], timeoutMilliseconds: Int, tls: TLSClient? = nil) throws(Failure) -> Response {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw Failure(description: "bad address \(address)")
         }
@@ -46,12 +56,22 @@ public enum PlainHTTP: Sendable {
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             throw Failure(description: "cannot connect to \(address): \(String(cString: strerror(errno)))")
         }
+        var session: UnsafeMutableRawPointer?
+        if let tls {
+            var error = [CChar](repeating: 0, count: 512)
+            var untrusted: Int32 = 0
+            session = CWickLinux_tls_connect(tls.context, fd, host, &untrusted, &error, error.count)
+            guard session != nil else { throw Failure(description: "\(address): \(messageText(error))", untrusted: untrusted != 0) }
+        }
+        defer { if let session { CWickLinux_tls_close(session) } }
         var head = "\(method) \(path) HTTP/1.0\r\nHost: \(address)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let request = Array((head + "\r\n").utf8) + body
         var sent = 0
         while sent < request.count {
-            let count = request[sent...].withUnsafeBytes { send($0.baseAddress!, fd: fd, count: $0.count) }
+            let count = request[sent...].withUnsafeBytes { bytes in
+                if let session { CWickLinux_tls_write(session, bytes.baseAddress!, bytes.count) } else { send(bytes.baseAddress!, fd: fd, count: bytes.count) }
+            }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw Failure(description: "send to \(address): \(String(cString: strerror(errno)))") }
             sent += count
@@ -59,17 +79,32 @@ public enum PlainHTTP: Sendable {
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { throw Failure(description: "read from \(address): \(String(cString: strerror(errno)))") }
+            let count = if let session { CWickLinux_tls_read(session, &buffer, buffer.count) } else { read(fd, &buffer, buffer.count) }
+            if count < 0 && session == nil && errno == EINTR { continue }
+            if count < 0 { throw Failure(description: "read from \(address): \(session == nil ? String(cString: strerror(errno)) : "TLS error")") }
             guard count > 0 else { break }
             response.append(contentsOf: buffer[0..<count])
         }
+        return try parse(response, from: address)
+    }
+
+    /// The status and body of a whole response; one shorter than its Content-Length says is a failure
+    /// (a connection cut mid-answer must not pass for an answer).
+    static func parse(_ response: [UInt8], from address: String) throws(Failure) -> Response {
         let text = String(decoding: response, as: UTF8.self)
         guard let split = text.firstRange(of: "\r\n\r\n"), text.hasPrefix("HTTP/1."), let status = Int(text.dropFirst(9).prefix(3)) else {
             throw Failure(description: "no HTTP response from \(address)")
         }
-        return Response(status: status, body: String(text[split.upperBound...]))
+        let body = text[split.upperBound...]
+        let bodyBytes = response.count - text[..<split.upperBound].utf8.count
+        for line in text[..<split.lowerBound].split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "content-length" else { continue }
+            let declared = Int(line[line.index(after: colon)...].trimmingPrefix(" ")) ?? -1
+            guard declared == bodyBytes else {
+                throw Failure(description: "a response from \(address) of \(bodyBytes) bytes where Content-Length says \(declared)")
+            }
+        }
+        return Response(status: status, body: String(body))
     }
 
     private static func send(_ pointer: UnsafeRawPointer, fd: Int32, count: Int) -> Int {

@@ -23,9 +23,10 @@ struct ReplayCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "The data directory to ship (not one a daemon is running on).") var from: String
-    @Option(help: "The central server, http://HOST:PORT.") var to: String
+    @Option(help: "The central server, http://HOST[:PORT] or https://HOST[:PORT].") var to: String
     @Option(name: .customLong("public-key"), help: "The central server's public key.") var publicKey: String?
     @Option(name: .customLong("secret-key"), help: "The central server's secret key.") var secretKey: String?
+    @Option(name: .customLong("ca-file"), help: "PEM certificates to trust for https instead of the system's.") var caFile: String?
     @Option(help: "The name of this replay's cursor in the directory.") var name: String = "file"
     @Option(help: "How batches are compressed: gzip, zstd (a central Wick takes it; Langfuse's server does not) or none.")
     var compression: String = "gzip"
@@ -42,12 +43,27 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var configuration = LangfuseSink.Configuration(url: to, publicKey: publicKey, secretKey: secretKey)
         configuration.compression = encoding
+        configuration.caFile = caFile
+        // A URL, CA file or certificate that cannot work is said now, not retried for ever; a server
+        // that is down is waited for.
+        let remote = SinkEndpoint(url: to, caFile: caFile)
+        do {
+            try remote.check()
+        } catch {
+            printError("wick replay: \(error.description)")
+            throw ExitCode(1)
+        }
+        do {
+            _ = try remote.request(method: "GET", path: "/api/public/health", headers: [], body: [], timeoutMilliseconds: 10_000)
+        } catch where error.untrusted {
+            printError("wick replay: \(error.description)")
+            throw ExitCode(1)
+        } catch {
+            // Not reachable yet: the replay below retries.
+        }
         var sink = Replayer.Sink(name: name, kind: .langfuse(configuration))
         sink.backoffInitialMilliseconds = min(1000, backoffMax)
         sink.backoffMaxMilliseconds = backoffMax
-        guard LangfuseSink.Configuration(url: to, publicKey: publicKey, secretKey: secretKey).target != nil else {
-            throw ValidationError("--to takes http://HOST:PORT (https is not supported yet)")
-        }
         let directory = DataDirectory(from)
         let damaged: Int
         do {

@@ -87,7 +87,7 @@ import WickTestSupport
         #expect(throws: ConfigurationError.self) { try configuration.loadScoreConfigs() }
         #expect(try WickConfiguration().loadScoreConfigs().isEmpty)
         await #expect(throws: ConfigurationError.self) {
-            _ = try await WickConfiguration.load(file: nil, flags: ["replay.url": "https://central:3000"], environment: [:])
+            _ = try await WickConfiguration.load(file: nil, flags: ["replay.url": "central:3000"], environment: [:])
         }
         await #expect(throws: ConfigurationError.self) {
             _ = try await WickConfiguration.load(file: nil, flags: ["http.api-keys": "shop:pk-lf-1:not-a-hash"], environment: [:])
@@ -98,7 +98,7 @@ import WickTestSupport
             Issue.record("replay.url makes one langfuse sink: \(sinks)")
             return
         }
-        #expect(langfuse.target?.address == "central:3000" && langfuse.target?.prefix == "/lf" && sinks[0].concurrency == 2)
+        #expect(langfuse.endpoint?.address == "central:3000" && langfuse.endpoint?.prefix == "/lf" && sinks[0].concurrency == 2)
         #expect(sinks[0].name == "central" && sinks[0].cursor == "replay.central" && langfuse.compression == .gzip)
     }
 

@@ -146,7 +146,8 @@ import WickTestSupport
             sinks:
               backup:
                 kind: langfuse
-                url: http://backup:3000/lf
+                url: https://backup:3443/lf
+                ca-file: /etc/ssl/certs/ca-certificates.crt
                 public-key: pk-b
                 secret-key: sk-b
                 concurrency: 2
@@ -169,7 +170,8 @@ import WickTestSupport
         }
         #expect(configuration.sinks.first == central)
         if case .langfuse(let backup) = configuration.sinks[1].kind {
-            #expect(backup.target?.address == "backup:3000" && backup.target?.prefix == "/lf")
+            #expect(backup.endpoint == Endpoint(url: "https://backup:3443/lf/"))
+            #expect(backup.endpoint?.tls == true && backup.caFile == "/etc/ssl/certs/ca-certificates.crt")
             #expect(backup.timeoutMilliseconds == 1500 && backup.compression == .gzip && configuration.sinks[1].concurrency == 2)
         }
         #expect(configuration.sinks[2].kind == .file(FileSink.Configuration(path: "/srv/export/events.ndjson", rotateBytes: 1_000_000)))
@@ -186,8 +188,13 @@ import WickTestSupport
         (["replay.sinks": "a"], "sinks.a.kind"),
         (["replay.sinks": "a", "sinks.a.kind": "kafka"], "sinks.a.kind"),
         (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.public-key": "p", "sinks.a.secret-key": "s"], "sinks.a.url"),
-        (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "https://c:3000", "sinks.a.public-key": "p",
+        (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "ftp://c:3000", "sinks.a.public-key": "p",
           "sinks.a.secret-key": "s"], "sinks.a.url"),
+        (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "https://c:99999", "sinks.a.public-key": "p",
+          "sinks.a.secret-key": "s"], "sinks.a.url"),
+        (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "https://c", "sinks.a.public-key": "p",
+          "sinks.a.secret-key": "s", "sinks.a.ca-file": "/nonexistent/ca.pem"], "sinks.a.ca-file"),
+        (["replay.sinks": "a", "sinks.a.kind": "file", "sinks.a.path": "/x", "sinks.a.ca-file": "/etc/passwd"], "sinks.a.ca-file"),
         (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "http://c:3000"], "sinks.a.public-key"),
         (["replay.sinks": "a", "sinks.a.kind": "langfuse", "sinks.a.url": "http://c:3000", "sinks.a.public-key": "p",
           "sinks.a.secret-key": "s", "sinks.a.compression": "brotli"], "sinks.a.compression"),
@@ -210,7 +217,8 @@ import WickTestSupport
         (["replay.url": "http://c:3000", "replay.sinks": "central", "sinks.central.kind": "file", "sinks.central.path": "/x"], "replay.sinks"),
         (["replay.url": "http://c:3000", "replay.name": "the central"], "replay.name"),
         (["replay.sinks": "o", "sinks.o.kind": "otlp"], "sinks.o.url"),
-        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "https://c:4318"], "sinks.o.url"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "https://[::1"], "sinks.o.url"),
+        (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "https://c:4318", "sinks.o.ca-file": "/etc/passwd"], "sinks.o.ca-file"),
         (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "http://c:4318", "sinks.o.path": "/x"], "sinks.o.path"),
         (["replay.sinks": "o", "sinks.o.kind": "otlp", "sinks.o.url": "http://c:4318", "sinks.o.traces-path": "v1/traces"],
          "sinks.o.traces-path"),

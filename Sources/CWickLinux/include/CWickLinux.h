@@ -74,4 +74,24 @@ int CWickLinux_start_writeback(int fd, int64_t offset, int64_t length);
 /// SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER). Returns 0, or -1 with errno set.
 int CWickLinux_finish_writeback(int fd, int64_t offset, int64_t length);
 
+/// A TLS client context (an SSL_CTX) that verifies peers against the PEM certificates in `ca_file`,
+/// or the system's trust store when it is NULL; TLS 1.2 at least. NULL on failure, with why in `error`.
+void *CWickLinux_tls_context(const char *ca_file, char *error, size_t error_size);
+
+void CWickLinux_tls_context_free(void *context);
+
+/// A TLS handshake over the connected socket `fd`, checking that the certificate names `host` (a DNS
+/// name, or an IP address). The connection, or NULL with why in `error` and `*untrusted` set to 1 when
+/// the certificate is what failed. SIGPIPE is never raised.
+void *CWickLinux_tls_connect(void *context, int fd, const char *host, int *untrusted, char *error, size_t error_size);
+
+/// Bytes written (all of them, on a blocking socket), or -1.
+long CWickLinux_tls_write(void *connection, const void *bytes, size_t count);
+
+/// Bytes read, 0 at the end of the stream, or -1.
+long CWickLinux_tls_read(void *connection, void *bytes, size_t count);
+
+/// Says goodbye and frees the connection (not the socket).
+void CWickLinux_tls_close(void *connection);
+
 #endif

@@ -28,7 +28,7 @@ extension WickConfiguration {
         "prices.files", "prices.defaults", "scores.configs-file",
         "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level",
         "replay.sinks",
-        "replay.url", "replay.name", "replay.public-key", "replay.secret-key", "replay.batch-events", "replay.batch-bytes",
+        "replay.url", "replay.name", "replay.public-key", "replay.secret-key", "replay.ca-file", "replay.batch-events", "replay.batch-bytes",
         "replay.gzip", "replay.concurrency", "replay.backoff-initial-ms", "replay.backoff-max-ms",
         "retention.max-bytes", "retention.max-age-ms", "retention.dead-letter-max-bytes", "retention.check-interval-ms",
     ]
@@ -37,7 +37,7 @@ extension WickConfiguration {
     /// then the `langfuse` kind's (which the `otlp` kind shares), the `otlp` kind's own, the `file` kind's.
     public static let sinkKeys: [String] = [
         "kind", "batch-events", "batch-bytes", "concurrency", "backoff-initial-ms", "backoff-max-ms", "compression",
-        "url", "public-key", "secret-key", "timeout-ms",
+        "url", "public-key", "secret-key", "timeout-ms", "ca-file",
         "traces-path", "scores-path",
         "path", "rotate-bytes",
     ]
@@ -160,9 +160,10 @@ private struct ValueReader {
             }
             var langfuse = LangfuseSink.Configuration(url: url, publicKey: try string("replay.public-key", ""),
                                                       secretKey: try string("replay.secret-key", ""))
-            guard langfuse.target != nil else {
-                throw ConfigurationError(key: "replay.url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
+            guard Endpoint(url: url) != nil else {
+                throw ConfigurationError(key: "replay.url", message: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]")
             }
+            langfuse.caFile = try caFile("replay.ca-file")
             langfuse.compression = try choice("replay.gzip", "true", ["true", "false"]) == "true" ? .gzip : .none
             var sink = Replayer.Sink(name: name, kind: .langfuse(langfuse))
             try shared(&sink, prefix: "replay.")
@@ -194,7 +195,7 @@ private struct ValueReader {
             throw ConfigurationError(key: prefix + "kind", message: "sink \(name) needs a kind: langfuse, otlp or file")
         }
         let kindName = try choice(prefix + "kind", "", ["langfuse", "otlp", "file"])
-        let http = ["url", "public-key", "secret-key", "timeout-ms"]
+        let http = ["url", "public-key", "secret-key", "timeout-ms", "ca-file"]
         let own: [String: [String]] = ["langfuse": http, "otlp": http + ["traces-path", "scores-path"], "file": ["path", "rotate-bytes"]]
         for (other, keys) in own where other != kindName {
             for key in keys where values[prefix + key] != nil && !(own[kindName] ?? []).contains(key) {
@@ -205,13 +206,14 @@ private struct ValueReader {
         switch kindName {
         case "langfuse":
             guard let url = values[prefix + "url"], !url.isEmpty else {
-                throw ConfigurationError(key: prefix + "url", message: "a langfuse sink needs the server's URL, http://HOST:PORT")
+                throw ConfigurationError(key: prefix + "url", message: "a langfuse sink needs the server's URL, http(s)://HOST[:PORT]")
             }
             var langfuse = LangfuseSink.Configuration(url: url, publicKey: try string(prefix + "public-key", ""),
                                                       secretKey: try string(prefix + "secret-key", ""))
-            guard langfuse.target != nil else {
-                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
+            guard Endpoint(url: url) != nil else {
+                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]")
             }
+            langfuse.caFile = try caFile(prefix + "ca-file")
             for key in ["public-key", "secret-key"] where (values[prefix + key] ?? "").isEmpty {
                 throw ConfigurationError(key: prefix + key, message: "a langfuse sink needs the server's key pair")
             }
@@ -221,13 +223,14 @@ private struct ValueReader {
             sink = Replayer.Sink(name: name, kind: .langfuse(langfuse))
         case "otlp":
             guard let url = values[prefix + "url"], !url.isEmpty else {
-                throw ConfigurationError(key: prefix + "url", message: "an otlp sink needs the receiver's URL, http://HOST:PORT")
+                throw ConfigurationError(key: prefix + "url", message: "an otlp sink needs the receiver's URL, http(s)://HOST[:PORT]")
             }
             var otlp = OTLPSink.Configuration(url: url, publicKey: try string(prefix + "public-key", ""),
                                               secretKey: try string(prefix + "secret-key", ""))
-            guard LangfuseSink.Configuration(url: url, publicKey: "", secretKey: "").target != nil else {
-                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST:PORT (https is not supported yet)")
+            guard Endpoint(url: url) != nil else {
+                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]")
             }
+            otlp.caFile = try caFile(prefix + "ca-file")
             // OTLP/HTTP knows gzip only.
             let compression = try choice(prefix + "compression", "gzip", ["none", "gzip"])
             otlp.compression = Compression(rawValue: compression) ?? .gzip
@@ -290,6 +293,18 @@ private struct ValueReader {
             throw ConfigurationError(key: key, message: "a project name is 1 to 255 bytes")
         }
         return value
+    }
+
+    /// A CA file for https: absent or empty means the system's trust store; otherwise PEM
+    /// certificates that must load now, not at the first batch.
+    func caFile(_ key: String) throws -> String? {
+        guard let path = values[key], !path.isEmpty else { return nil }
+        do {
+            _ = try TLSClient(caFile: path)
+        } catch {
+            throw ConfigurationError(key: key, message: error.description)
+        }
+        return path
     }
 
     func choice(_ key: String, _ fallback: String, _ allowed: [String]) throws -> String {

@@ -1,0 +1,111 @@
+import CWickLinux
+
+/// Where a sink's URL points: `http://` or `https://`, HOST[:PORT] (80 and 443 by default), and the
+/// path prefix the server's API sits under, if any.
+public struct Endpoint: Sendable, Equatable {
+    /// HOST:PORT, as the URL spells the host (an IPv6 address in brackets).
+    public var address: String
+    /// The host without brackets: what the server's certificate must name.
+    public var host: String
+    public var prefix: String
+    public var tls: Bool
+
+    public init?(url: String) {
+        let rest: Substring
+        if url.hasPrefix("http://") {
+            rest = url.dropFirst(7)
+            tls = false
+        } else if url.hasPrefix("https://") {
+            rest = url.dropFirst(8)
+            tls = true
+        } else {
+            return nil
+        }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        prefix = String(rest[slash...])
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        let authority = rest[..<slash]
+        var name = authority
+        var port: Substring?
+        if authority.hasPrefix("[") {
+            guard let closing = authority.firstIndex(of: "]") else { return nil }
+            name = authority[authority.index(after: authority.startIndex)..<closing]
+            let after = authority[authority.index(after: closing)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return nil }
+                port = after.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            name = authority[..<colon]
+            port = authority[authority.index(after: colon)...]
+        }
+        if let port {
+            guard let number = Int(port), (1...65535).contains(number) else { return nil }
+        }
+        guard !name.isEmpty, !name.contains("@"), !name.contains("/") else { return nil }
+        host = String(name)
+        address = port == nil ? authority + (tls ? ":443" : ":80") : String(authority)
+    }
+}
+
+/// A TLS client context: the certificates a sink trusts (the system's, or those of a CA file),
+/// loaded once and shared by its requests.
+public final class TLSClient: @unchecked Sendable {
+    // OpenSSL's SSL_CTX may be shared between threads once it is set up, and it is not changed after.
+    let context: UnsafeMutableRawPointer
+
+    public init(caFile: String?) throws(PlainHTTP.Failure) {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let context = CWickLinux_tls_context(caFile, &error, error.count) else {
+            throw PlainHTTP.Failure(description: messageText(error))
+        }
+        self.context = context
+    }
+
+    deinit {
+        CWickLinux_tls_context_free(context)
+    }
+}
+
+/// A sink's endpoint with its TLS context, made once when the sink is: what its requests go through.
+public struct SinkEndpoint: Sendable {
+    public let url: String
+    public let endpoint: Endpoint?
+    private let tls: Result<TLSClient, PlainHTTP.Failure>?
+
+    public init(url: String, caFile: String?) {
+        self.url = url
+        endpoint = Endpoint(url: url)
+        if endpoint?.tls == true {
+            do {
+                tls = .success(try TLSClient(caFile: caFile))
+            } catch {
+                tls = .failure(error)
+            }
+        } else {
+            tls = nil
+        }
+    }
+
+    /// Throws what would make every request fail: a URL that is not http(s)://HOST[:PORT], or CA
+    /// certificates that cannot be loaded.
+    public func check() throws(PlainHTTP.Failure) {
+        guard endpoint != nil else { throw PlainHTTP.Failure(description: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]") }
+        if case .failure(let error) = tls { throw error }
+    }
+
+    /// `path` under the endpoint's prefix.
+    public func request(method: String, path: String, headers: [(String, String)], body: [UInt8],
+                        timeoutMilliseconds: Int) throws(PlainHTTP.Failure) -> PlainHTTP.Response {
+        try check()
+        guard let endpoint else { throw PlainHTTP.Failure(description: "bad url \(url)") }
+        let client: TLSClient? = if case .success(let client) = tls { client } else { nil }
+        return try PlainHTTP.request(endpoint.address, method: method, path: endpoint.prefix + path, headers: headers,
+                                     body: body, timeoutMilliseconds: timeoutMilliseconds, tls: client)
+    }
+}
+
+/// The text a C function wrote into `buffer`, up to its terminating zero.
+func messageText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
