@@ -72,8 +72,11 @@ public enum PlainHTTP: Sendable {
             let count = request[sent...].withUnsafeBytes { bytes in
                 if let session { CWickLinux_tls_write(session, bytes.baseAddress!, bytes.count) } else { send(bytes.baseAddress!, fd: fd, count: bytes.count) }
             }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw Failure(description: "send to \(address): \(String(cString: strerror(errno)))") }
+            // Over TLS an interrupted or timed-out write fails the request (the replay tries it again).
+            if count < 0 && session == nil && errno == EINTR { continue }
+            guard count > 0 else {
+                throw Failure(description: "send to \(address): \(session == nil ? String(cString: strerror(errno)) : "TLS error")")
+            }
             sent += count
         }
         var response: [UInt8] = []
