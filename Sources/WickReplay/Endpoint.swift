@@ -1,5 +1,3 @@
-import CWickLinux
-
 /// Where a sink's URL points: `http://` or `https://`, HOST[:PORT] (80 and 443 by default), and the
 /// path prefix the server's API sits under, if any.
 public struct Endpoint: Sendable, Equatable {
@@ -48,25 +46,6 @@ public struct Endpoint: Sendable, Equatable {
     }
 }
 
-/// A TLS client context: the certificates a sink trusts (the system's, or those of a CA file),
-/// loaded once and shared by its requests.
-public final class TLSClient: @unchecked Sendable {
-    // OpenSSL's SSL_CTX may be shared between threads once it is set up, and it is not changed after.
-    let context: UnsafeMutableRawPointer
-
-    public init(caFile: String?) throws(PlainHTTP.Failure) {
-        var error = [CChar](repeating: 0, count: 512)
-        guard let context = CWickLinux_tls_context(caFile, &error, error.count) else {
-            throw PlainHTTP.Failure(description: messageText(error))
-        }
-        self.context = context
-    }
-
-    deinit {
-        CWickLinux_tls_context_free(context)
-    }
-}
-
 /// A sink's endpoint with its TLS context, made once when the sink is: what its requests go through.
 public struct SinkEndpoint: Sendable {
     public let url: String
@@ -103,9 +82,4 @@ public struct SinkEndpoint: Sendable {
         return try PlainHTTP.request(endpoint.address, method: method, path: endpoint.prefix + path, headers: headers,
                                      body: body, timeoutMilliseconds: timeoutMilliseconds, tls: client)
     }
-}
-
-/// The text a C function wrote into `buffer`, up to its terminating zero.
-func messageText(_ buffer: [CChar]) -> String {
-    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
