@@ -8,6 +8,9 @@ public struct Endpoint: Sendable, Equatable {
     public var prefix: String
     public var tls: Bool
 
+    /// What a URL must look like, for error messages.
+    public static let expectedForm = "http://HOST[:PORT] or https://HOST[:PORT]"
+
     public init?(url: String) {
         let rest: Substring
         if url.hasPrefix("http://") {
@@ -69,17 +72,23 @@ public struct SinkEndpoint: Sendable {
     /// Throws what would make every request fail: a URL that is not http(s)://HOST[:PORT], or CA
     /// certificates that cannot be loaded.
     public func check() throws(PlainHTTP.Failure) {
-        guard endpoint != nil else { throw PlainHTTP.Failure(description: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]") }
-        if case .failure(let error) = tls { throw error }
+        _ = try connection()
     }
 
     /// `path` under the endpoint's prefix.
     public func request(method: String, path: String, headers: [(String, String)], body: [UInt8],
                         timeoutMilliseconds: Int) throws(PlainHTTP.Failure) -> PlainHTTP.Response {
-        try check()
-        guard let endpoint else { throw PlainHTTP.Failure(description: "bad url \(url)") }
-        let client: TLSClient? = if case .success(let client) = tls { client } else { nil }
+        let (endpoint, client) = try connection()
         return try PlainHTTP.request(endpoint.address, method: method, path: endpoint.prefix + path, headers: headers,
                                      body: body, timeoutMilliseconds: timeoutMilliseconds, tls: client)
+    }
+
+    private func connection() throws(PlainHTTP.Failure) -> (Endpoint, TLSClient?) {
+        guard let endpoint else { throw PlainHTTP.Failure(description: "\(url) is not \(Endpoint.expectedForm)") }
+        switch tls {
+        case .success(let client): return (endpoint, client)
+        case .failure(let error): throw error
+        case nil: return (endpoint, nil)
+        }
     }
 }

@@ -22,9 +22,6 @@ public struct LangfuseSink: ReplayTransport {
             self.publicKey = publicKey
             self.secretKey = secretKey
         }
-
-        /// Where `url` points; nil unless it is http(s)://HOST[:PORT].
-        public var endpoint: Endpoint? { Endpoint(url: url) }
     }
 
     public let configuration: Configuration

@@ -39,7 +39,6 @@ public struct OTLPSink: ReplayTransport {
             self.publicKey = publicKey
             self.secretKey = secretKey
         }
-
     }
 
     public let configuration: Configuration

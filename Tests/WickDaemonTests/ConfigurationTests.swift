@@ -98,7 +98,7 @@ import WickTestSupport
             Issue.record("replay.url makes one langfuse sink: \(sinks)")
             return
         }
-        #expect(langfuse.endpoint?.address == "central:3000" && langfuse.endpoint?.prefix == "/lf" && sinks[0].concurrency == 2)
+        #expect(Endpoint(url: langfuse.url)?.address == "central:3000" && Endpoint(url: langfuse.url)?.prefix == "/lf" && sinks[0].concurrency == 2)
         #expect(sinks[0].name == "central" && sinks[0].cursor == "replay.central" && langfuse.compression == .gzip)
     }
 

@@ -170,8 +170,8 @@ import WickTestSupport
         }
         #expect(configuration.sinks.first == central)
         if case .langfuse(let backup) = configuration.sinks[1].kind {
-            #expect(backup.endpoint == Endpoint(url: "https://backup:3443/lf/"))
-            #expect(backup.endpoint?.tls == true && backup.caFile == "/etc/ssl/certs/ca-certificates.crt")
+            #expect(Endpoint(url: backup.url) == Endpoint(url: "https://backup:3443/lf/"))
+            #expect(Endpoint(url: backup.url)?.tls == true && backup.caFile == "/etc/ssl/certs/ca-certificates.crt")
             #expect(backup.timeoutMilliseconds == 1500 && backup.compression == .gzip && configuration.sinks[1].concurrency == 2)
         }
         #expect(configuration.sinks[2].kind == .file(FileSink.Configuration(path: "/srv/export/events.ndjson", rotateBytes: 1_000_000)))

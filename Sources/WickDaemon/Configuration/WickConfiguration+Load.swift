@@ -161,7 +161,7 @@ private struct ValueReader {
             var langfuse = LangfuseSink.Configuration(url: url, publicKey: try string("replay.public-key", ""),
                                                       secretKey: try string("replay.secret-key", ""))
             guard Endpoint(url: url) != nil else {
-                throw ConfigurationError(key: "replay.url", message: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]")
+                throw ConfigurationError(key: "replay.url", message: "\(url) is not \(Endpoint.expectedForm)")
             }
             langfuse.caFile = try caFile("replay.ca-file")
             langfuse.compression = try choice("replay.gzip", "true", ["true", "false"]) == "true" ? .gzip : .none
@@ -211,7 +211,7 @@ private struct ValueReader {
             var langfuse = LangfuseSink.Configuration(url: url, publicKey: try string(prefix + "public-key", ""),
                                                       secretKey: try string(prefix + "secret-key", ""))
             guard Endpoint(url: url) != nil else {
-                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]")
+                throw ConfigurationError(key: prefix + "url", message: "\(url) is not \(Endpoint.expectedForm)")
             }
             langfuse.caFile = try caFile(prefix + "ca-file")
             for key in ["public-key", "secret-key"] where (values[prefix + key] ?? "").isEmpty {
@@ -228,7 +228,7 @@ private struct ValueReader {
             var otlp = OTLPSink.Configuration(url: url, publicKey: try string(prefix + "public-key", ""),
                                               secretKey: try string(prefix + "secret-key", ""))
             guard Endpoint(url: url) != nil else {
-                throw ConfigurationError(key: prefix + "url", message: "\(url) is not http://HOST[:PORT] or https://HOST[:PORT]")
+                throw ConfigurationError(key: prefix + "url", message: "\(url) is not \(Endpoint.expectedForm)")
             }
             otlp.caFile = try caFile(prefix + "ca-file")
             // OTLP/HTTP knows gzip only.
