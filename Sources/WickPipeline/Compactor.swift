@@ -287,7 +287,7 @@ public final class Compactor: Sendable {
                    writer.write(traceID: group.traceID, events: events, project: group.project, prices: prices, scoreConfigs: scoreConfigs) {
                     try writer.document.withUnsafeBytes { document in
                         try builder.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project, key: key,
-                                           payload: document, runs: writer.textRuns)
+                                           payload: document, runs: writer.runs, streams: writer.runStreams)
                     }
                     report.documents += 1
                 } else {

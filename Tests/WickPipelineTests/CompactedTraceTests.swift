@@ -115,8 +115,42 @@ import WickTestSupport
             guard writer.write(traceID: "t1", events: events, project: "p", prices: prices, scoreConfigs: scoreConfigs) else {
                 return nil
             }
+            expectRuns(writer.document, writer.runs, writer.runStreams)
             return (writer.document, writer.receivedFirst, writer.receivedLast)
         }
+    }
+
+    /// The runs a compacted frame keeps apart are in order, disjoint, and each the whole JSON value
+    /// of its stream's kind; every timestamp of the document is in one.
+    static func expectRuns(_ document: [UInt8], _ runs: [Range<Int>], _ streams: [UInt8],
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(runs.count == streams.count, sourceLocation: sourceLocation)
+        var end = 0
+        var times = 0
+        for (run, raw) in zip(runs, streams) {
+            #expect(run.lowerBound >= end && run.upperBound <= document.count, sourceLocation: sourceLocation)
+            end = run.upperBound
+            let stream = DocumentStream(rawValue: raw)
+            guard let value = try? JSONValue.parse(Array(document[run])) else {
+                Issue.record("run \(run) is not a JSON value", sourceLocation: sourceLocation)
+                continue
+            }
+            switch stream {
+            case .text: break
+            case .ids: #expect(value.stringValue != nil, sourceLocation: sourceLocation)
+            case .times:
+                #expect(value.stringValue.flatMap { Timestamp(iso8601: $0) } != nil, sourceLocation: sourceLocation)
+                times += 1
+            case .numbers: #expect(value.numberValue != nil, sourceLocation: sourceLocation)
+            case nil: Issue.record("stream \(raw)", sourceLocation: sourceLocation)
+            }
+        }
+        guard let parsed = try? JSONValue.parse(document) else { return }
+        let entities = [parsed["trace"]].compactMap { $0 } + (parsed["observations"]?.arrayValue ?? []) + (parsed["scores"]?.arrayValue ?? [])
+        let timestamps = entities.reduce(0) { count, entity in
+            count + ["timestamp", "startTime", "endTime", "completionStartTime"].filter { entity[$0] != nil }.count
+        }
+        #expect(times == timestamps, sourceLocation: sourceLocation)
     }
 
     /// Reads a direct document back and checks it against the fold of `records` and against the

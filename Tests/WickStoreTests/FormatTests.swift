@@ -101,15 +101,19 @@ import WickTestSupport
         }
     }
 
-    /// A split frame (compacted segments): runs of payloads kept apart, put back by the reader.
-    private func splitBody(_ records: [(payload: [UInt8], runs: [Range<Int>])]) -> (body: [UInt8], split: Bool) {
+    typealias SplitRecord = (payload: [UInt8], runs: [(range: Range<Int>, stream: UInt8)])
+
+    /// A split frame (compacted segments): runs of payloads kept apart in their streams, put back
+    /// by the reader.
+    private func splitBody(_ records: [SplitRecord]) -> (body: [UInt8], split: Bool) {
         var builder = FrameBuilder(capacity: 1 << 20, splitsRuns: true)
         builder.begin(firstSequence: 1, indexStart: 0)
         let metadata: [UInt8] = [1, UInt8(ascii: "p")]
         for record in records {
             metadata.withUnsafeBytes { meta in
                 record.payload.withUnsafeBytes {
-                    builder.add(kind: 2, keyCount: 0, receiveTime: 7, metadata: meta, payload: $0, runs: record.runs)
+                    builder.add(kind: 2, keyCount: 0, receiveTime: 7, metadata: meta, payload: $0,
+                                runs: record.runs.map(\.range), streams: record.runs.map(\.stream))
                 }
             }
         }
@@ -118,9 +122,32 @@ import WickTestSupport
         return (body, !plain)
     }
 
-    private func unsplitPayloads(_ body: [UInt8]) -> [[UInt8]]? {
+    /// A type-2 body (one stream, as format version 2 wrote them), laid out by hand.
+    private func typeTwoBody(_ records: [SplitRecord]) -> [UInt8] {
+        var headers: [UInt8] = []
+        var rest: [UInt8] = []
+        var runs: [UInt8] = []
+        for record in records {
+            headers.appendVarint(UInt64(record.payload.count))
+            headers.append(contentsOf: [2, 0, 14, 1, UInt8(ascii: "p")])
+            var position = 0
+            for run in record.runs {
+                rest += record.payload[position..<run.range.lowerBound] + [0]
+                runs += record.payload[run.range] + [0]
+                position = run.range.upperBound
+            }
+            rest += record.payload[position...]
+        }
+        var body: [UInt8] = []
+        body.appendLE(UInt32(headers.count))
+        body += headers
+        body.appendLE(UInt32(rest.count))
+        return body + rest + runs
+    }
+
+    private func unsplitPayloads(_ body: [UInt8], type: UInt8 = FrameHeader.typeZstdStreamRecords) -> [[UInt8]]? {
         var out = [UInt8](repeating: 0, count: body.count)
-        guard let length = body.withUnsafeBytes({ raw in out.withUnsafeMutableBytes { FrameHeader.unsplit(raw, into: $0) } }) else {
+        guard let length = body.withUnsafeBytes({ raw in out.withUnsafeMutableBytes { FrameHeader.unsplit(raw, type: type, into: $0) } }) else {
             return nil
         }
         return try? out.withUnsafeBytes { raw in
@@ -131,20 +158,25 @@ import WickTestSupport
         }
     }
 
+    private let splitRecords: [SplitRecord] = [
+        (Array(#"{"a":"text one","b":1,"c":["more text"],"d":"2026-11-01T00:00:00Z"}"#.utf8),
+         [(5..<15, 0), (20..<21, 3), (26..<39, 0), (44..<66, 2)]),
+        (Array(#"{"no runs":true}"#.utf8), []),
+        (Array("run at the start and at the end".utf8), [(0..<3, 1), (28..<31, 1)]),
+        (Array("whole".utf8), [(0..<5, 0)]),
+        ([], []),
+        (Array("x".utf8), [(1..<1, 3)]),
+    ]
+
     @Test func splitFramesGiveBackTheirPayloads() {
-        let records: [(payload: [UInt8], runs: [Range<Int>])] = [
-            (Array(#"{"a":"text one","b":1,"c":["more text"]}"#.utf8), [5..<15, 27..<40]),
-            (Array(#"{"no runs":true}"#.utf8), []),
-            (Array("run at the start and at the end".utf8), [0..<3, 28..<31]),
-            (Array("whole".utf8), [0..<5]),
-            ([], []),
-            (Array("x".utf8), [1..<1]),
-        ]
-        let (body, split) = splitBody(records)
+        let (body, split) = splitBody(splitRecords)
         #expect(split)
-        #expect(unsplitPayloads(body) == records.map(\.payload))
+        #expect(unsplitPayloads(body) == splitRecords.map(\.payload))
+        // Stream 2 is used once, and the text beside text: the streams are where the format says.
+        let text = Array("\"text one\"\u{0}[\"more text\"]\u{0}whole\u{0}".utf8)
+        #expect(body.firstRange(of: text) != nil)
         // A payload with a zero byte (never JSON) keeps the frame plain.
-        let (plain, splitToo) = splitBody(records + [([1, 0, 2], [])])
+        let (plain, splitToo) = splitBody(splitRecords + [([1, 0, 2], [])])
         #expect(!splitToo)
         #expect(plain.withUnsafeBytes { raw in
             var iterator = try? RecordIterator(raw)
@@ -154,27 +186,43 @@ import WickTestSupport
         } > 0)
     }
 
+    @Test func typeTwoFramesStillRead() {
+        let records = splitRecords.map { record in (record.payload, record.runs.map { ($0.range, UInt8(0)) }) }
+        let body = typeTwoBody(records)
+        #expect(unsplitPayloads(body, type: FrameHeader.typeZstdSplitRecords) == records.map(\.0))
+        // The same bytes are not a type-3 body.
+        #expect(unsplitPayloads(body) == nil)
+    }
+
     @Test func damagedSplitFramesAreCorruptionNotCrashes() {
-        let (body, _) = splitBody([(Array(#"{"a":"text one","b":"text two"}"#.utf8), [5..<15, 20..<30]),
-                                   (Array(#"{"c":"three"}"#.utf8), [5..<12])])
+        let records: [SplitRecord] = [(Array(#"{"a":"text one","b":"text two","c":12}"#.utf8), [(5..<15, 0), (20..<30, 1), (35..<37, 3)]),
+                                      (Array(#"{"c":"three"}"#.utf8), [(5..<12, 0)])]
+        let (body, _) = splitBody(records)
+        let two = typeTwoBody(records)
         var rng = SplitMix(seed: 9)
-        var variants: [[UInt8]] = (0..<body.count).map { Array(body[..<$0]) }
+        // No cut-short body accounts for its parts.
+        for length in 0..<body.count { #expect(unsplitPayloads(Array(body[..<length])) == nil) }
+        for length in 0..<two.count { #expect(unsplitPayloads(Array(two[..<length]), type: FrameHeader.typeZstdSplitRecords) == nil) }
+        var variants: [([UInt8], UInt8)] = []
         for _ in 0..<2000 {
             var damaged = body
             damaged[Int(rng.next() % UInt64(body.count))] ^= UInt8(1 + rng.next() % 255)
-            variants.append(damaged)
+            variants.append((damaged, FrameHeader.typeZstdStreamRecords))
+            var damagedTwo = two
+            damagedTwo[Int(rng.next() % UInt64(two.count))] ^= UInt8(1 + rng.next() % 255)
+            variants.append((damagedTwo, FrameHeader.typeZstdSplitRecords))
         }
-        for variant in variants {
-            _ = unsplitPayloads(variant)
-        }
+        // Damage elsewhere may change a payload's bytes (the frame's checksum catches that before a
+        // reader gets here); it must not crash or read out of bounds.
+        for (variant, type) in variants { _ = unsplitPayloads(variant, type: type) }
     }
 
-    @Test func compactedSegmentsAreVersionTwoAndOthersVersionOne() {
-        #expect(SegmentHeader.version(for: .compacted) == 2)
+    @Test func compactedSegmentsAreVersionThreeAndOthersVersionOne() {
+        #expect(SegmentHeader.version(for: .compacted) == 3)
         #expect(SegmentHeader.version(for: .raw) == 1 && SegmentHeader.version(for: .reject) == 1)
         var header = SegmentHeader(kind: .compacted, segmentID: 1 << 63, createdAt: 0, firstSequence: 0)
-        header.version = 3
-        #expect(header.encoded().withUnsafeBytes { SegmentHeader.decode($0) } == .failure(.unsupportedVersion(3)))
+        header.version = 4
+        #expect(header.encoded().withUnsafeBytes { SegmentHeader.decode($0) } == .failure(.unsupportedVersion(4)))
     }
 
     @Test func footerRoundTripAndTrailer() {

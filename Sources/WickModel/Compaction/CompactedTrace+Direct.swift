@@ -54,9 +54,11 @@ extension CompactedTrace {
 
         /// The last document written.
         public var document: [UInt8] { buffer }
-        /// Where in ``document`` the prompts and completions are (inputs and outputs, as the events
-        /// wrote them), in order: what a compacted frame keeps apart from the rest.
-        public private(set) var textRuns: [Range<Int>] = []
+        /// Where in ``document`` the values a compacted frame keeps apart from the rest are (inputs
+        /// and outputs as the events wrote them, ids, timestamps, numbers), in order, and the
+        /// ``DocumentStream`` of each.
+        public private(set) var runs: [Range<Int>] = []
+        public private(set) var runStreams: [UInt8] = []
 
         /// Writes the document of trace `traceID` (its events in any order); false when the events
         /// need the full fold (see the type's comment), and ``document`` is then undefined.
@@ -224,18 +226,20 @@ extension CompactedTrace {
             var writer = DocumentWriter(reusing: [])
             swap(&writer.bytes, &buffer)
             writer.bytes.removeAll(keepingCapacity: true)
-            swap(&writer.runs, &textRuns)
+            swap(&writer.runs, &runs)
+            swap(&writer.runStreams, &runStreams)
             writer.runs.removeAll(keepingCapacity: true)
+            writer.runStreams.removeAll(keepingCapacity: true)
             writer.open()
             writer.key("wick"); writer.integer(Int64(CompactedTrace.version))
-            writer.key("traceId"); writer.string(traceID)
+            writer.key("traceId"); writer.id(traceID)
             writer.key("events"); writer.integer(Int64(kept.count))
             if events.count > kept.count { writer.key("duplicates"); writer.integer(Int64(events.count - kept.count)) }
             writer.key("received")
             writer.bytes.append(UInt8(ascii: "["))
-            writer.integer(receivedFirst == .max ? 0 : receivedFirst)
+            writer.number(receivedFirst == .max ? 0 : receivedFirst)
             writer.bytes.append(UInt8(ascii: ","))
-            writer.integer(receivedLast)
+            writer.number(receivedLast)
             writer.bytes.append(UInt8(ascii: "]"))
             var total: FixedDecimal?
             var usage: [String: UInt64] = [:]
@@ -243,7 +247,7 @@ extension CompactedTrace {
                 if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
                 for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
             }
-            if let total { writer.key("totalCost"); total.write(to: &writer.bytes) }
+            if let total { writer.key("totalCost"); writer.number(total) }
             if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
             if let trace {
                 writer.key("trace")
@@ -262,7 +266,8 @@ extension CompactedTrace {
             }
             writer.close()
             swap(&writer.bytes, &buffer)
-            swap(&writer.runs, &textRuns)
+            swap(&writer.runs, &runs)
+            swap(&writer.runStreams, &runStreams)
             return true
         }
 
@@ -475,7 +480,7 @@ extension CompactedTrace {
         /// DocumentWriter.trace, on fields.
         private func write(_ trace: FoldedTraceFields, traceID: String, to writer: inout DocumentWriter) {
             writer.open()
-            writer.key("id"); writer.string(traceID)
+            writer.key("id"); writer.id(traceID)
             writer.key("timestamp"); writer.time(trace.timestamp)
             writer.lastEvent(trace.lastEvent, after: trace.timestamp)
             copy("name", trace.name, to: &writer)
@@ -504,7 +509,7 @@ extension CompactedTrace {
         private func write(_ observation: Folded, to writer: inout DocumentWriter) {
             let first = events[observation.first]
             writer.open()
-            writer.key("id"); writer.copy(first.entity, in: first.buffer)
+            writer.key("id"); writer.copyID(first.entity, in: first.buffer)
             writer.key("@type"); writer.string(observation.type.rawValue)
             writer.key("startTime"); writer.time(observation.start)
             writer.lastEvent(observation.lastEvent, after: observation.start)
@@ -520,7 +525,10 @@ extension CompactedTrace {
                 copy("level", level, to: &writer)
             }
             copy("statusMessage", observation.statusMessage, to: &writer)
-            copy("parentObservationId", observation.parent, to: &writer)
+            if let parent = observation.parent, !parent.field.isNull {
+                writer.key("parentObservationId")
+                writer.copyID(parent.field, in: events[parent.event].buffer)
+            }
             copy("version", observation.version, to: &writer)
             environment(observation.environment, to: &writer)
             if let name = observation.promptName {
@@ -540,8 +548,8 @@ extension CompactedTrace {
             if let cost = observation.cost {
                 writer.key("@cost")
                 writer.open()
-                for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.key(name); value.write(to: &writer.bytes) }
-                if let value = cost.total { writer.key("total"); value.write(to: &writer.bytes) }
+                for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.key(name); writer.number(value) }
+                if let value = cost.total { writer.key("total"); writer.number(value) }
                 writer.close()
             }
             writer.close()

@@ -221,13 +221,28 @@ private struct DocumentReader {
     }
 }
 
+/// The kinds of value a compacted frame keeps apart, each beside its own kind: prompts beside
+/// prompts and ids beside ids compress better than the two interleaved (docs/format.md §3). The
+/// raw value is the frame's stream number.
+public enum DocumentStream: UInt8, Sendable, CaseIterable {
+    /// Inputs and outputs: prompts, completions, retrieved documents.
+    case text = 0
+    /// Trace, observation and score ids, and the ids that point at them.
+    case ids = 1
+    /// Timestamps.
+    case times = 2
+    /// Usage counts, costs, receive times, envelope-time offsets.
+    case numbers = 3
+}
+
 /// Writes a document's JSON straight to bytes (the fold's result here; events' bytes in
 /// `CompactedTrace.DirectWriter`).
 struct DocumentWriter {
     var bytes: [UInt8] = []
     private var needsComma = false
-    /// Where the values written by ``copyText(_:in:)`` are: what a compacted frame keeps apart.
+    /// Where the values a compacted frame keeps apart are, in order, and the stream of each.
     var runs: [Range<Int>] = []
+    var runStreams: [UInt8] = []
 
     init() {
         bytes.reserveCapacity(2048)
@@ -278,13 +293,59 @@ struct DocumentWriter {
     mutating func copyText(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
         let start = bytes.count
         copy(field, in: buffer)
+        noteRun(.text, from: start)
+    }
+
+    /// ``copy(_:in:)`` for an id, noting where it is.
+    mutating func copyID(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
+        let start = bytes.count
+        copy(field, in: buffer)
+        noteRun(.ids, from: start)
+    }
+
+    /// Notes that what was written since `start` goes to `stream`.
+    mutating func noteRun(_ stream: DocumentStream, from start: Int) {
         runs.append(start..<bytes.count)
+        runStreams.append(stream.rawValue)
+    }
+
+    /// A string that is an id.
+    mutating func id(_ text: String) {
+        let start = bytes.count
+        string(text)
+        noteRun(.ids, from: start)
+    }
+
+    /// An integer kept with the numbers (a receive time, an offset).
+    mutating func number(_ value: Int64) {
+        let start = bytes.count
+        integer(value)
+        noteRun(.numbers, from: start)
+    }
+
+    /// A count kept with the numbers.
+    mutating func number(_ value: UInt64) {
+        let start = bytes.count
+        unsigned(value)
+        noteRun(.numbers, from: start)
+    }
+
+    /// A cost kept with the numbers.
+    mutating func number(_ value: FixedDecimal) {
+        let start = bytes.count
+        value.write(to: &bytes)
+        noteRun(.numbers, from: start)
     }
 
     /// An integer, in decimal.
     mutating func integer(_ value: Int64) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
+        unsigned(value.magnitude)
+    }
+
+    /// An unsigned integer, in decimal.
+    mutating func unsigned(_ value: UInt64) {
+        var magnitude = value
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         var count = 0
         withUnsafeMutableBytes(of: &digits) { out in
@@ -300,14 +361,16 @@ struct DocumentWriter {
     mutating func value(_ value: JSONValue) { value.write(to: &bytes) }
 
     mutating func time(_ time: Timestamp) {
+        let start = bytes.count
         bytes.append(UInt8(ascii: "\""))
         time.writeISO8601(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
+        noteRun(.times, from: start)
     }
 
     mutating func counts(_ counts: [String: UInt64]) {
         open()
-        for (key, value) in counts.sorted(by: { $0.key < $1.key }) { self.key(key); raw(String(value)) }
+        for (key, value) in counts.sorted(by: { $0.key < $1.key }) { self.key(key); number(value) }
         close()
     }
 
@@ -336,7 +399,7 @@ struct DocumentWriter {
     /// `@`: the envelope time of the entity's last event, as µs after `base` (left out when 0).
     mutating func lastEvent(_ time: Timestamp, after base: Timestamp) {
         let delta = time.microsecondsSinceEpoch - base.microsecondsSinceEpoch
-        if delta != 0 { key("@"); raw(String(delta)) }
+        if delta != 0 { key("@"); number(delta) }
     }
 
     mutating func environment(_ name: String) {
@@ -345,7 +408,7 @@ struct DocumentWriter {
 
     mutating func trace(_ trace: Trace) {
         open()
-        key("id"); string(trace.id)
+        key("id"); id(trace.id)
         key("timestamp"); time(trace.timestamp)
         lastEvent(trace.lastEventTime, after: trace.timestamp)
         optional("name", trace.name)
@@ -364,7 +427,7 @@ struct DocumentWriter {
 
     mutating func observation(_ observation: Observation) {
         open()
-        key("id"); string(observation.id)
+        key("id"); id(observation.id)
         key("@type"); string(observation.type.rawValue)
         key("startTime"); time(observation.startTime)
         lastEvent(observation.lastEventTime, after: observation.startTime)
@@ -380,7 +443,7 @@ struct DocumentWriter {
         metadata(observation.metadata)
         if observation.level != .default { key("level"); string(observation.level.rawValue) }
         optional("statusMessage", observation.statusMessage)
-        optional("parentObservationId", observation.parentObservationId)
+        if let parent = observation.parentObservationId { key("parentObservationId"); id(parent) }
         optional("version", observation.version)
         environment(observation.environment)
         if let name = observation.promptName, let version = observation.promptVersion {
@@ -400,8 +463,8 @@ struct DocumentWriter {
         if let cost = observation.cost {
             key("@cost")
             open()
-            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); value.write(to: &bytes) }
-            if let value = cost.total { key("total"); value.write(to: &bytes) }
+            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); number(value) }
+            if let value = cost.total { key("total"); number(value) }
             close()
         }
         close()
@@ -409,7 +472,7 @@ struct DocumentWriter {
 
     mutating func score(_ score: Score) {
         open()
-        key("id"); string(score.id)
+        key("id"); id(score.id)
         key("timestamp"); time(score.timestamp)
         lastEvent(score.lastEventTime, after: score.timestamp)
         key("name"); string(score.name)
@@ -419,8 +482,8 @@ struct DocumentWriter {
         case .numeric, .boolean: raw(JSONNumber(score.value).map(\.text) ?? "0")
         case .categorical, .text, .correction: string(score.stringValue ?? "")
         }
-        optional("traceId", score.traceId)
-        optional("observationId", score.observationId)
+        if let trace = score.traceId { key("traceId"); id(trace) }
+        if let observation = score.observationId { key("observationId"); id(observation) }
         optional("sessionId", score.sessionId)
         optional("datasetRunId", score.datasetRunId)
         optional("comment", score.comment)

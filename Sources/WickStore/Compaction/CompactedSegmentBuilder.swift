@@ -61,11 +61,12 @@ public final class CompactedSegmentBuilder {
         if output.count >= 4 << 20 { try flush() }
     }
 
-    /// Adds one record with one key, keeping `runs` of its payload apart from the rest of the frame
-    /// (a document's prompts and completions: text beside text compresses better than text between
-    /// ids and timestamps). `runs` are sorted and disjoint.
+    /// Adds one record with one key, keeping `runs` of its payload apart from the rest of the frame,
+    /// each in the stream `streams` names for it (a document's prompts and completions in one, its
+    /// ids in another: text beside text and ids beside ids compress better than interleaved).
+    /// `runs` are sorted and disjoint; streams are below 8 and mean nothing to the store.
     public func append(kind: RecordKind, receiveTime: Int64, project: String, key: IndexKey, payload: UnsafeRawBufferPointer,
-                       runs: [Range<Int>]) throws(StorageError) {
+                       runs: [Range<Int>], streams: [UInt8]) throws(StorageError) {
         precondition(!finished, "append after finish")
         precondition(nextSequence < covered.upperBound, "more compacted records than the raw records they replace")
         precondition(project.utf8.count <= RecordBatch.maxProjectBytes && key.bytes.count <= RecordBatch.maxKeyBytes,
@@ -79,7 +80,7 @@ public final class CompactedSegmentBuilder {
         metadata.append(key.space.rawValue)
         metadata.appendVarint(key.bytes.count)
         metadata.append(contentsOf: key.bytes)
-        let size = payload.count + metadata.count + 14 + 4 * runs.count
+        let size = payload.count + metadata.count + 14 + 3 * runs.count
         if frame.isEmpty {
             frame.begin(firstSequence: nextSequence, indexStart: work.entries.count)
         } else if frame.byteCount + size > frameBytes {
@@ -87,7 +88,7 @@ public final class CompactedSegmentBuilder {
             frame.begin(firstSequence: nextSequence, indexStart: work.entries.count)
         }
         metadata.withUnsafeBytes {
-            frame.add(kind: kind.rawValue, keyCount: 1, receiveTime: receiveTime, metadata: $0, payload: payload, runs: runs)
+            frame.add(kind: kind.rawValue, keyCount: 1, receiveTime: receiveTime, metadata: $0, payload: payload, runs: runs, streams: streams)
         }
         key.bytes.withUnsafeBytes { bytes in
             if !work.lastEntryMatches(space: key.space, key: bytes, since: frame.indexStart) {

@@ -14,8 +14,17 @@ struct FrameHeader: Equatable, Sendable {
     /// Sanity bound for readers: nothing valid is larger.
     static let maxUncompressedBytes = RecordBatch.maxRecordBytes + 4096
     static let typeZstdRecords: UInt8 = 1
-    /// The same with parts of payloads kept apart from the rest (compacted segments; docs/format.md §3).
+    /// The same with parts of payloads kept apart from the rest, in one stream (compacted segments
+    /// of format version 2; read, no longer written; docs/format.md §3).
     static let typeZstdSplitRecords: UInt8 = 2
+    /// The same with the parts in up to `maxStreams` streams, each part tagged with its stream
+    /// (compacted segments of format version 3; docs/format.md §3).
+    static let typeZstdStreamRecords: UInt8 = 3
+    /// Streams a type-3 frame may have.
+    static let maxStreams = 8
+
+    /// Whether frames of `type` keep parts of payloads apart (and must be put back together).
+    static func isSplit(_ type: UInt8) -> Bool { type == typeZstdSplitRecords || type == typeZstdStreamRecords }
 
     var type: UInt8 = FrameHeader.typeZstdRecords
     var recordCount: UInt32
@@ -29,39 +38,73 @@ struct FrameHeader: Equatable, Sendable {
     var frameLength: Int { Self.size + Int(payloadLength) }
     var lastSequence: UInt64 { firstSequence + UInt64(recordCount) - 1 }
 
-    /// A split frame body (type 2) as the plain one (type 1) it stands for: the header table, then
-    /// the payloads, each run put back at its zero byte. `out` holds at least `body.count` bytes.
-    /// The plain body's length, or nil when the parts do not account for each other exactly.
-    static func unsplit(_ body: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
+    /// A split frame body (type 2 or 3) as the plain one (type 1) it stands for: the header table,
+    /// then the payloads, each run put back at its zero byte. `out` holds at least `body.count`
+    /// bytes. The plain body's length, or nil when the parts do not account for each other exactly.
+    static func unsplit(_ body: UnsafeRawBufferPointer, type: UInt8, into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard body.count >= 8, out.count >= body.count, let source = body.baseAddress, let base = out.baseAddress else { return nil }
         let headerLength = Int(body.loadLE(UInt32.self, at: 0))
         guard headerLength <= body.count - 8 else { return nil }
         let restLength = Int(body.loadLE(UInt32.self, at: 4 + headerLength))
-        var rest = 8 + headerLength
-        let restEnd = rest + restLength
-        guard restLength <= body.count - rest else { return nil }
-        var run = restEnd
+        let restStart = 8 + headerLength
+        guard restLength <= body.count - restStart else { return nil }
+        let restEnd = restStart + restLength
+        // Where each stream's next run starts and where the stream ends; which stream each run is in.
+        var next: [Int] = []
+        var ends: [Int] = []
+        var tags = restEnd..<restEnd
+        if type == typeZstdSplitRecords {
+            next = [restEnd]
+            ends = [body.count]
+        } else {
+            guard type == typeZstdStreamRecords, body.count - restEnd >= 5 else { return nil }
+            let tagCount = Int(body.loadLE(UInt32.self, at: restEnd))
+            guard tagCount <= body.count - restEnd - 5 else { return nil }
+            tags = (restEnd + 4)..<(restEnd + 4 + tagCount)
+            let streamCount = Int(body[tags.upperBound])
+            var position = tags.upperBound + 1
+            guard streamCount <= maxStreams, 4 * streamCount <= body.count - position else { return nil }
+            var start = position + 4 * streamCount
+            for _ in 0..<streamCount {
+                let length = Int(body.loadLE(UInt32.self, at: position))
+                position += 4
+                guard length <= body.count - start else { return nil }
+                next.append(start)
+                ends.append(start + length)
+                start += length
+            }
+            guard start == body.count else { return nil }
+        }
         var position = 0
         func copy(_ from: Int, _ count: Int) {
             (base + position).copyMemory(from: source + from, byteCount: count)
             position += count
         }
         copy(0, 4 + headerLength)
+        var rest = restStart
+        var tag = tags.lowerBound
         while rest < restEnd {
             guard let zero = memchr(source + rest, 0, restEnd - rest) else {
                 copy(rest, restEnd - rest)
-                rest = restEnd
                 break
             }
             let upTo = UnsafeRawPointer(zero) - source
             copy(rest, upTo - rest)
             rest = upTo + 1
-            guard run < body.count, let end = memchr(source + run, 0, body.count - run) else { return nil }
+            var stream = 0
+            if type == typeZstdStreamRecords {
+                guard tag < tags.upperBound else { return nil }
+                stream = Int(body[tag])
+                tag += 1
+                guard stream < next.count else { return nil }
+            }
+            let run = next[stream]
+            guard run < ends[stream], let end = memchr(source + run, 0, ends[stream] - run) else { return nil }
             let runEnd = UnsafeRawPointer(end) - source
             copy(run, runEnd - run)
-            run = runEnd + 1
+            next[stream] = runEnd + 1
         }
-        guard run == body.count else { return nil }
+        guard tag == tags.upperBound, next == ends else { return nil }
         return position
     }
 
@@ -89,7 +132,7 @@ struct FrameHeader: Equatable, Sendable {
     /// Parses the header fields without checking the checksum (which needs the payload).
     static func parse(_ bytes: UnsafeRawBufferPointer) -> FrameHeader? {
         guard bytes.count >= size, bytes.loadLE(UInt32.self, at: 0) == magic,
-              bytes[4] == typeZstdRecords || bytes[4] == typeZstdSplitRecords, bytes.loadLE(UInt16.self, at: 6) == UInt16(size)
+              bytes[4] == typeZstdRecords || isSplit(bytes[4]), bytes.loadLE(UInt16.self, at: 6) == UInt16(size)
         else { return nil }
         let header = FrameHeader(
             type: bytes[4],

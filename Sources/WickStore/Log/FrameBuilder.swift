@@ -20,10 +20,14 @@ struct FrameBuilder {
     private(set) var indexStart = 0
     private var compressed: [UInt8] = []
     /// Compacted segments: records may name runs of their payloads (documents' prompts and
-    /// completions) that the frame keeps apart from the rest, so that each part compresses with its
-    /// own kind (a split frame, type 2; docs/format.md §3). Where the runs are, in `payloads`.
+    /// completions, ids, timestamps, numbers) that the frame keeps apart from the rest, each in its
+    /// stream, so that each part compresses beside its own kind (a split frame, type 3;
+    /// docs/format.md §3). Where the runs are, in `payloads`, and the stream of each.
     let splitsRuns: Bool
     private var runs: [Range<Int>] = []
+    private var runStreams: [UInt8] = []
+    /// One more than the largest stream a run is in.
+    private var streamCount = 0
     /// Some payload holds a zero byte (the split frame's marker): the frame is written plain.
     private var holdsZero = false
 
@@ -36,7 +40,9 @@ struct FrameBuilder {
 
     var isEmpty: Bool { recordCount == 0 }
     /// The frame body's size so far (what `frameBytes` limits).
-    var byteCount: Int { 4 + headers.count + payloads.count + (runs.isEmpty ? 0 : 4 + 2 * runs.count) }
+    var byteCount: Int {
+        4 + headers.count + payloads.count + (runs.isEmpty ? 0 : 9 + 4 * streamCount + 3 * runs.count)
+    }
 
     /// The body size after adding `record`.
     func byteCount(adding record: BatchRecord) -> Int {
@@ -52,13 +58,14 @@ struct FrameBuilder {
 
     mutating func add(_ record: BatchRecord) {
         add(kind: record.kind, keyCount: record.keyCount, receiveTime: record.receiveTime, metadata: record.metadata,
-            payload: record.payload, runs: [])
+            payload: record.payload, runs: [], streams: [])
     }
 
     /// Adds a record whose project and keys are already in the frame encoding (`metadata`).
-    /// `runs`: sorted, disjoint ranges of `payload` to keep apart (only when `splitsRuns`).
+    /// `runs`: sorted, disjoint ranges of `payload` to keep apart (only when `splitsRuns`), and
+    /// `streams` the stream of each (below `FrameHeader.maxStreams`).
     mutating func add(kind: UInt8, keyCount: Int, receiveTime: Int64, metadata: UnsafeRawBufferPointer,
-                      payload: UnsafeRawBufferPointer, runs recordRuns: [Range<Int>]) {
+                      payload: UnsafeRawBufferPointer, runs recordRuns: [Range<Int>], streams: [UInt8]) {
         headers.appendVarint(UInt64(payload.count))
         headers.append(kind)
         headers.append(UInt8(keyCount))
@@ -67,10 +74,14 @@ struct FrameBuilder {
         headers.append(contentsOf: metadata)
         if splitsRuns {
             if !holdsZero, let base = payload.baseAddress, memchr(base, 0, payload.count) != nil { holdsZero = true }
+            precondition(recordRuns.count == streams.count, "a stream for each run")
             var position = 0
-            for run in recordRuns {
+            for (run, stream) in zip(recordRuns, streams) {
                 precondition(run.lowerBound >= position && run.upperBound <= payload.count, "runs must be sorted, disjoint, in the payload")
+                precondition(Int(stream) < FrameHeader.maxStreams, "a stream a frame cannot hold")
                 runs.append((payloads.count + run.lowerBound)..<(payloads.count + run.upperBound))
+                runStreams.append(stream)
+                streamCount = max(streamCount, Int(stream) + 1)
                 position = run.upperBound
             }
         } else {
@@ -83,13 +94,15 @@ struct FrameBuilder {
         maxReceiveTime = max(maxReceiveTime, receiveTime)
     }
 
-    /// Whether the frame keeps runs apart: it has some, and no payload holds the zero byte that
-    /// marks where each was (JSON never does).
-    private var isSplit: Bool { !runs.isEmpty && !holdsZero }
+    /// Whether the frame keeps runs apart: it has some, no payload holds the zero byte that marks
+    /// where each was (JSON never does), and the split body is not larger than a reader takes.
+    private var isSplit: Bool { !runs.isEmpty && !holdsZero && byteCount <= FrameHeader.maxUncompressedBytes }
 
     /// The uncompressed frame body: header table length, header table, payloads. A split frame
     /// has instead of the payloads the length of what is left of them, what is left (a zero byte
-    /// where each run was), then the runs, each followed by a zero byte (docs/format.md §3).
+    /// where each run was), the number of runs and the stream of each, the number of streams and
+    /// the length of each, then each stream: its runs, each followed by a zero byte
+    /// (docs/format.md §3).
     mutating func assembleBody() {
         body.removeAll(keepingCapacity: true)
         body.appendLE(UInt32(headers.count))
@@ -109,9 +122,18 @@ struct FrameBuilder {
             }
             body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[position...]))
             body.storeLE(UInt32(body.count - lengthAt - 4), at: lengthAt)
-            for run in runs {
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[run]))
-                body.append(0)
+            body.appendLE(UInt32(runStreams.count))
+            body.append(contentsOf: runStreams)
+            body.append(UInt8(streamCount))
+            let lengthsAt = body.count
+            for _ in 0..<streamCount { body.appendLE(UInt32(0)) }
+            for stream in 0..<streamCount {
+                let start = body.count
+                for (run, tag) in zip(runs, runStreams) where Int(tag) == stream {
+                    body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[run]))
+                    body.append(0)
+                }
+                body.storeLE(UInt32(body.count - start), at: lengthsAt + 4 * stream)
             }
         }
     }
@@ -127,6 +149,8 @@ struct FrameBuilder {
         headers.removeAll(keepingCapacity: true)
         payloads.removeAll(keepingCapacity: true)
         runs.removeAll(keepingCapacity: true)
+        runStreams.removeAll(keepingCapacity: true)
+        streamCount = 0
         holdsZero = false
         recordCount = 0
         minReceiveTime = .max
@@ -146,7 +170,7 @@ struct FrameBuilder {
             }
         }
         let split = isSplit
-        let header = FrameHeader(type: split ? FrameHeader.typeZstdSplitRecords : FrameHeader.typeZstdRecords,
+        let header = FrameHeader(type: split ? FrameHeader.typeZstdStreamRecords : FrameHeader.typeZstdRecords,
                                  recordCount: recordCount, uncompressedLength: UInt32(body.count),
                                  payloadLength: UInt32(length), firstSequence: firstSequence,
                                  minReceiveTime: minReceiveTime, maxReceiveTime: maxReceiveTime)
@@ -158,6 +182,8 @@ struct FrameBuilder {
         headers.removeAll(keepingCapacity: true)
         payloads.removeAll(keepingCapacity: true)
         runs.removeAll(keepingCapacity: true)
+        runStreams.removeAll(keepingCapacity: true)
+        streamCount = 0
         holdsZero = false
         recordCount = 0
         minReceiveTime = .max

@@ -133,7 +133,7 @@ final class SegmentReader {
     /// split frame put back together; the body's length.
     func decompress(_ header: FrameHeader, payload: [UInt8], into body: inout [UInt8]) throws(StorageError) -> Int {
         let count = Int(header.uncompressedLength)
-        let split = header.type == FrameHeader.typeZstdSplitRecords
+        let split = FrameHeader.isSplit(header.type)
         if body.count < count { body = [UInt8](repeating: 0, count: max(count, FrameHeader.targetUncompressedBytes + 4096)) }
         if split && splitBuffer.count < count { splitBuffer = [UInt8](repeating: 0, count: count) }
         let ok = payload.withUnsafeBytes { source in
@@ -151,7 +151,7 @@ final class SegmentReader {
         }
         guard split else { return count }
         let length = splitBuffer.withUnsafeBytes { parts in
-            body.withUnsafeMutableBytes { FrameHeader.unsplit(UnsafeRawBufferPointer(rebasing: parts[0..<count]), into: $0) }
+            body.withUnsafeMutableBytes { FrameHeader.unsplit(UnsafeRawBufferPointer(rebasing: parts[0..<count]), type: header.type, into: $0) }
         }
         guard let length else {
             throw StorageError(code: .corruptSegment, message: "split frame at \(path) does not account for its parts")
