@@ -1,4 +1,5 @@
 import CWickLinux
+import Foundation
 import Testing
 
 @testable import WickStore
@@ -215,6 +216,27 @@ import WickTestSupport
         // Damage elsewhere may change a payload's bytes (the frame's checksum catches that before a
         // reader gets here); it must not crash or read out of bounds.
         for (variant, type) in variants { _ = unsplitPayloads(variant, type: type) }
+    }
+
+    /// Compacted segment files as Wick wrote them (the fuzzer's seeds: format version 2 with type-2
+    /// frames, and version 3 with type-3 frames) read back as their documents.
+    @Test(arguments: [("compacted-split.wseg", 2), ("compacted-streams.wseg", 3)])
+    func compactedSegmentFilesRead(_ name: String, _ version: Int) throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let bytes = try [UInt8](Data(contentsOf: repository.appendingPathComponent("Fuzz/corpus/segment/" + name)))
+        #expect(Int(bytes[8]) == version && Int(bytes[SegmentHeader.size + 4]) == version)
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("log"), withIntermediateDirectories: false)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory.file("log/00000000000000000001.wseg")))
+        var documents = 0
+        try LogReader(directory: directory.file("log")).read(from: 0) { _, record in
+            let text = String(decoding: record.payload, as: UTF8.self)
+            #expect(text.hasPrefix(#"{"wick":1,"traceId":""#) && text.hasSuffix("}"))
+            #expect(!record.payload.contains(0))
+            documents += 1
+        }
+        #expect(documents >= 4)
     }
 
     @Test func compactedSegmentsAreVersionThreeAndOthersVersionOne() {
