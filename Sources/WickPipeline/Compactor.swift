@@ -292,9 +292,7 @@ public final class Compactor: Sendable {
                     report.documents += 1
                 } else {
                     try fold(group, events: events, key: key, merging: haveDocuments[position], prices: prices,
-                             scoreConfigs: scoreConfigs, into: &batch, report: &report)
-                    try builder.append(batch)
-                    batch.removeAll()
+                             scoreConfigs: scoreConfigs, into: builder, carrying: &batch, report: &report)
                 }
             }
         }
@@ -309,7 +307,8 @@ public final class Compactor: Sendable {
     /// One trace through the full fold (`TraceLoader`, what every read does): with its earlier
     /// document when it has one, and whenever the direct writer leaves it (late rejects among its events …).
     private func fold(_ group: Group, events: [CompactedTrace.RawEvent], key: IndexKey, merging: Bool, prices: PriceBook,
-                      scoreConfigs: ScoreConfigs, into batch: inout RecordBatch, report: inout Report) throws {
+                      scoreConfigs: ScoreConfigs, into builder: CompactedSegmentBuilder, carrying batch: inout RecordBatch,
+                      report: inout Report) throws {
         let records = events.map {
             StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: group.project, keys: [],
                          payload: Array($0.payload))
@@ -324,11 +323,17 @@ public final class Compactor: Sendable {
                          payload: record.payload)
             report.carried += 1
         }
+        if !batch.isEmpty {
+            try builder.append(batch)
+            batch.removeAll()
+        }
         if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
-            let document = CompactedTrace.document(loaded.folded, receivedFirst: loaded.times.created,
-                                                   receivedLast: loaded.times.updated)
-            batch.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, keys: [key],
-                         payload: document)
+            let document = CompactedTrace.writtenDocument(loaded.folded, receivedFirst: loaded.times.created,
+                                                          receivedLast: loaded.times.updated)
+            try document.bytes.withUnsafeBytes { payload in
+                try builder.append(kind: .compactedDocument, receiveTime: loaded.times.updated, project: group.project, key: key,
+                                   payload: payload, runs: document.runs, streams: document.runStreams)
+            }
             report.documents += 1
         }
     }

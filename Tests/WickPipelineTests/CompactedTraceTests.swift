@@ -99,7 +99,7 @@ import WickTestSupport
     /// Runs the direct writer over records (raw events of "t1"); the document, or nil when it
     /// leaves the trace to the fold.
     static func direct(_ records: [StoredRecord], prices: PriceBook = .defaults,
-                       scoreConfigs: ScoreConfigs = .none) -> (payload: [UInt8], first: Int64, last: Int64)? {
+                       scoreConfigs: ScoreConfigs = .none) -> (payload: [UInt8], first: Int64, last: Int64, streams: [UInt8])? {
         var arena: [UInt8] = []
         var offsets: [Range<Int>] = []
         for record in records {
@@ -116,7 +116,7 @@ import WickTestSupport
                 return nil
             }
             expectRuns(writer.document, writer.runs, writer.runStreams)
-            return (writer.document, writer.receivedFirst, writer.receivedLast)
+            return (writer.document, writer.receivedFirst, writer.receivedLast, writer.runStreams)
         }
     }
 
@@ -155,7 +155,7 @@ import WickTestSupport
 
     /// Reads a direct document back and checks it against the fold of `records` and against the
     /// fold writer's document for them.
-    static func expectDirectDocument(_ records: [StoredRecord], _ written: (payload: [UInt8], first: Int64, last: Int64),
+    static func expectDirectDocument(_ records: [StoredRecord], _ written: (payload: [UInt8], first: Int64, last: Int64, streams: [UInt8]),
                                      prices: PriceBook = .defaults, sourceLocation: SourceLocation = #_sourceLocation) {
         let expected = TraceLoader.assemble("t1", project: "p", records: records, prices: prices)
         let document = StoredRecord(sequence: 1, kind: .compactedDocument, receiveTime: written.last, project: "p",
@@ -170,6 +170,13 @@ import WickTestSupport
         let slow = CompactedTrace.document(expected.folded, receivedFirst: expected.times.created, receivedLast: expected.times.updated)
         let values = (try? JSONValue.parse(written.payload), try? JSONValue.parse(slow))
         #expect(values.0 != nil && values.0 == values.1, sourceLocation: sourceLocation)
+        // The fold's writer notes the same runs, each in the same stream (compaction writes with it
+        // when a trace merges with its earlier document).
+        let noted = CompactedTrace.writtenDocument(expected.folded, receivedFirst: expected.times.created,
+                                                   receivedLast: expected.times.updated)
+        #expect(noted.bytes == slow, sourceLocation: sourceLocation)
+        expectRuns(noted.bytes, noted.runs, noted.runStreams, sourceLocation: sourceLocation)
+        #expect(noted.runStreams == written.streams, sourceLocation: sourceLocation)
     }
 
     /// Random traces, with metadata given once per entity (merges are the fold's): the direct

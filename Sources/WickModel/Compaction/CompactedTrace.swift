@@ -20,20 +20,38 @@ public enum CompactedTrace: Sendable {
 
     /// The document for one folded trace.
     public static func document(_ folded: FoldedTrace, receivedFirst: Int64, receivedLast: Int64) -> [UInt8] {
+        writtenDocument(folded, receivedFirst: receivedFirst, receivedLast: receivedLast).bytes
+    }
+
+    /// A document and where the values a compacted frame keeps apart are in it.
+    public struct WrittenDocument: Sendable {
+        public var bytes: [UInt8]
+        /// In order, and the ``DocumentStream`` of each.
+        public var runs: [Range<Int>]
+        public var runStreams: [UInt8]
+    }
+
+    /// ``document(_:receivedFirst:receivedLast:)`` with its runs, for compaction.
+    public static func writtenDocument(_ folded: FoldedTrace, receivedFirst: Int64, receivedLast: Int64) -> WrittenDocument {
         var writer = DocumentWriter()
         writer.open()
         writer.key("wick"); writer.raw(String(version))
-        writer.key("traceId"); writer.string(folded.trace.id)
+        writer.key("traceId"); writer.id(folded.trace.id)
         writer.key("events"); writer.raw(String(folded.events))
         if folded.duplicateEvents > 0 { writer.key("duplicates"); writer.raw(String(folded.duplicateEvents)) }
-        writer.key("received"); writer.raw("[\(receivedFirst),\(receivedLast)]")
+        writer.key("received")
+        writer.bytes.append(UInt8(ascii: "["))
+        writer.number(receivedFirst)
+        writer.bytes.append(UInt8(ascii: ","))
+        writer.number(receivedLast)
+        writer.bytes.append(UInt8(ascii: "]"))
         var total: FixedDecimal?
         var usage: [String: UInt64] = [:]
         for observation in folded.observations {
             if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
             for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
         }
-        if let total { writer.key("totalCost"); total.write(to: &writer.bytes) }
+        if let total { writer.key("totalCost"); writer.number(total) }
         if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
         if folded.trace.hasTraceEvent {
             writer.key("trace")
@@ -46,7 +64,7 @@ public enum CompactedTrace: Sendable {
             writer.list(folded.scores) { $0.score($1) }
         }
         writer.close()
-        return writer.bytes
+        return WrittenDocument(bytes: writer.bytes, runs: writer.runs, runStreams: writer.runStreams)
     }
 
     /// What a document holds besides its entities.
@@ -382,6 +400,15 @@ struct DocumentWriter {
         if let json { key(name); value(json) }
     }
 
+    /// ``optional(_:_:)`` for a value that is mostly text (a prompt, a completion), noting where it is.
+    mutating func text(_ name: StaticString, _ json: JSONValue?) {
+        guard let json else { return }
+        key(name)
+        let start = bytes.count
+        value(json)
+        noteRun(.text, from: start)
+    }
+
     mutating func metadata(_ metadata: JSONObject) {
         if !metadata.isEmpty { key("metadata"); value(.object(metadata)) }
     }
@@ -416,8 +443,8 @@ struct DocumentWriter {
         optional("sessionId", trace.sessionId)
         optional("release", trace.release)
         optional("version", trace.version)
-        optional("input", trace.input)
-        optional("output", trace.output)
+        text("input", trace.input)
+        text("output", trace.output)
         metadata(trace.metadata)
         if !trace.tags.isEmpty { key("tags"); value(.array(trace.tags.map { .string($0) })) }
         if trace.isPublic { key("public"); raw("true") }
@@ -438,8 +465,8 @@ struct DocumentWriter {
         if let first = observation.completionStartTime { key("completionStartTime"); time(first) }
         optional("model", observation.model)
         optional("modelParameters", observation.modelParameters)
-        optional("input", observation.input)
-        optional("output", observation.output)
+        text("input", observation.input)
+        text("output", observation.output)
         metadata(observation.metadata)
         if observation.level != .default { key("level"); string(observation.level.rawValue) }
         optional("statusMessage", observation.statusMessage)
