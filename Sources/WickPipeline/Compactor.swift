@@ -264,7 +264,6 @@ public final class Compactor: Sendable {
         let keys = groups.map { TraceDocuments.traceIndexKey($0.traceID) }
         // Traces with a document already (late events): merged by the full fold.
         let haveDocuments = try store.haveCompactedRecords(keys)
-        var batch = RecordBatch()
         var writer = scratch.writer
         var events = scratch.events
         defer {
@@ -292,7 +291,7 @@ public final class Compactor: Sendable {
                     report.documents += 1
                 } else {
                     try fold(group, events: events, key: key, merging: haveDocuments[position], prices: prices,
-                             scoreConfigs: scoreConfigs, into: builder, carrying: &batch, report: &report)
+                             scoreConfigs: scoreConfigs, into: builder, report: &report)
                 }
             }
         }
@@ -307,8 +306,7 @@ public final class Compactor: Sendable {
     /// One trace through the full fold (`TraceLoader`, what every read does): with its earlier
     /// document when it has one, and whenever the direct writer leaves it (late rejects among its events …).
     private func fold(_ group: Group, events: [CompactedTrace.RawEvent], key: IndexKey, merging: Bool, prices: PriceBook,
-                      scoreConfigs: ScoreConfigs, into builder: CompactedSegmentBuilder, carrying batch: inout RecordBatch,
-                      report: inout Report) throws {
+                      scoreConfigs: ScoreConfigs, into builder: CompactedSegmentBuilder, report: inout Report) throws {
         let records = events.map {
             StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: group.project, keys: [],
                          payload: Array($0.payload))
@@ -318,15 +316,13 @@ public final class Compactor: Sendable {
         let loaded = TraceLoader.fold(group.traceID, records: earlier + records, prices: prices, scoreConfigs: scoreConfigs)
         // Events that do not decode stay as they came (they were dead-lettered when they settled).
         let rejected = Set(loaded.lateRejects.map(\.sequence))
+        var batch = RecordBatch()
         for record in records where rejected.contains(record.sequence) {
             batch.append(kind: .rawEvent, receiveTime: record.receiveTime, project: record.project, keys: [key],
                          payload: record.payload)
             report.carried += 1
         }
-        if !batch.isEmpty {
-            try builder.append(batch)
-            batch.removeAll()
-        }
+        if !batch.isEmpty { try builder.append(batch) }
         if loaded.folded.events > 0 || loaded.folded.trace.hasTraceEvent {
             let document = CompactedTrace.writtenDocument(loaded.folded, receivedFirst: loaded.times.created,
                                                           receivedLast: loaded.times.updated)

@@ -242,7 +242,7 @@ private struct DocumentReader {
 /// The kinds of value a compacted frame keeps apart, each beside its own kind: prompts beside
 /// prompts and ids beside ids compress better than the two interleaved (docs/format.md §3). The
 /// raw value is the frame's stream number.
-public enum DocumentStream: UInt8, Sendable, CaseIterable {
+public enum DocumentStream: UInt8, Sendable {
     /// Inputs and outputs: prompts, completions, retrieved documents.
     case text = 0
     /// Trace, observation and score ids, and the ids that point at them.
@@ -309,51 +309,34 @@ struct DocumentWriter {
 
     /// ``copy(_:in:)`` for a value that is mostly text (a prompt, a completion), noting where it is.
     mutating func copyText(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
-        let start = bytes.count
-        copy(field, in: buffer)
-        noteRun(.text, from: start)
+        noting(.text) { $0.copy(field, in: buffer) }
     }
 
     /// ``copy(_:in:)`` for an id, noting where it is.
     mutating func copyID(_ field: JSONField, in buffer: UnsafeRawBufferPointer) {
-        let start = bytes.count
-        copy(field, in: buffer)
-        noteRun(.ids, from: start)
+        noting(.ids) { $0.copy(field, in: buffer) }
     }
 
-    /// Notes that what was written since `start` goes to `stream`.
-    mutating func noteRun(_ stream: DocumentStream, from start: Int) {
+    /// Writes with `write` and notes that what it wrote goes to `stream`.
+    @inline(__always)
+    mutating func noting(_ stream: DocumentStream, _ write: (inout DocumentWriter) -> Void) {
+        let start = bytes.count
+        write(&self)
         runs.append(start..<bytes.count)
         runStreams.append(stream.rawValue)
     }
 
     /// A string that is an id.
-    mutating func id(_ text: String) {
-        let start = bytes.count
-        string(text)
-        noteRun(.ids, from: start)
-    }
+    mutating func id(_ text: String) { noting(.ids) { $0.string(text) } }
 
     /// An integer kept with the numbers (a receive time, an offset).
-    mutating func number(_ value: Int64) {
-        let start = bytes.count
-        integer(value)
-        noteRun(.numbers, from: start)
-    }
+    mutating func number(_ value: Int64) { noting(.numbers) { $0.integer(value) } }
 
     /// A count kept with the numbers.
-    mutating func number(_ value: UInt64) {
-        let start = bytes.count
-        unsigned(value)
-        noteRun(.numbers, from: start)
-    }
+    mutating func number(_ value: UInt64) { noting(.numbers) { $0.unsigned(value) } }
 
     /// A cost kept with the numbers.
-    mutating func number(_ value: FixedDecimal) {
-        let start = bytes.count
-        value.write(to: &bytes)
-        noteRun(.numbers, from: start)
-    }
+    mutating func number(_ value: FixedDecimal) { noting(.numbers) { value.write(to: &$0.bytes) } }
 
     /// An integer, in decimal.
     mutating func integer(_ value: Int64) {
@@ -379,11 +362,11 @@ struct DocumentWriter {
     mutating func value(_ value: JSONValue) { value.write(to: &bytes) }
 
     mutating func time(_ time: Timestamp) {
-        let start = bytes.count
-        bytes.append(UInt8(ascii: "\""))
-        time.writeISO8601(to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-        noteRun(.times, from: start)
+        noting(.times) {
+            $0.bytes.append(UInt8(ascii: "\""))
+            time.writeISO8601(to: &$0.bytes)
+            $0.bytes.append(UInt8(ascii: "\""))
+        }
     }
 
     mutating func counts(_ counts: [String: UInt64]) {
@@ -404,9 +387,7 @@ struct DocumentWriter {
     mutating func text(_ name: StaticString, _ json: JSONValue?) {
         guard let json else { return }
         key(name)
-        let start = bytes.count
-        value(json)
-        noteRun(.text, from: start)
+        noting(.text) { $0.value(json) }
     }
 
     mutating func metadata(_ metadata: JSONObject) {

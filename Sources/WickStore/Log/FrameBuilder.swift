@@ -179,15 +179,7 @@ struct FrameBuilder {
             header.write(into: &output, payload: payload)
             output.append(contentsOf: payload)
         }
-        headers.removeAll(keepingCapacity: true)
-        payloads.removeAll(keepingCapacity: true)
-        runs.removeAll(keepingCapacity: true)
-        runStreams.removeAll(keepingCapacity: true)
-        streamCount = 0
-        holdsZero = false
-        recordCount = 0
-        minReceiveTime = .max
-        maxReceiveTime = .min
+        discard()
         return header
     }
 }
