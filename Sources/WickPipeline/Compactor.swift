@@ -35,6 +35,8 @@ public final class Compactor: Sendable {
         public var carried = 0
         /// Traces whose earlier document was merged with late events.
         public var merged = 0
+        /// Frames of earlier compacted segments decompressed to read those documents.
+        public var mergeFramesRead = 0
         public var compactedSegments = 0
         public var compactedFileBytes: Int64 = 0
         public var superseded = 0
@@ -50,6 +52,7 @@ public final class Compactor: Sendable {
             documents += other.documents
             carried += other.carried
             merged += other.merged
+            mergeFramesRead += other.mergeFramesRead
             compactedSegments += other.compactedSegments
             compactedFileBytes += other.compactedFileBytes
             superseded += other.superseded
@@ -262,8 +265,10 @@ public final class Compactor: Sendable {
         if !carried.isEmpty { try builder.append(carried) }
         let (prices, scoreConfigs) = rules.withLock { ($0.prices, $0.scoreConfigs) }
         let keys = groups.map { TraceDocuments.traceIndexKey($0.traceID) }
-        // Traces with a document already (late events): merged by the full fold.
-        let haveDocuments = try store.haveCompactedRecords(keys)
+        // Traces with a document already (late events) are merged by the full fold, after the
+        // others, in the order of their documents: each frame of the older segments is then read once.
+        let earlier = try store.compactedLocations(keys)
+        var merging: [Int] = []
         var writer = scratch.writer
         var events = scratch.events
         defer {
@@ -272,8 +277,7 @@ public final class Compactor: Sendable {
         }
         let records = scratch.records
         try scratch.arena.withUnsafeBytes { arena in
-            for (position, group) in groups.enumerated() {
-                let key = keys[position]
+            func gather(_ group: Group) {
                 events.removeAll(keepingCapacity: true)
                 var next = group.first
                 while next >= 0 {
@@ -282,18 +286,34 @@ public final class Compactor: Sendable {
                     events.append(CompactedTrace.RawEvent(payload: payload, sequence: record.sequence, receiveTime: record.receiveTime))
                     next = record.next
                 }
-                if !haveDocuments[position],
-                   writer.write(traceID: group.traceID, events: events, project: group.project, prices: prices, scoreConfigs: scoreConfigs) {
+            }
+            for (position, group) in groups.enumerated() {
+                guard earlier[position].isEmpty else {
+                    merging.append(position)
+                    continue
+                }
+                gather(group)
+                if writer.write(traceID: group.traceID, events: events, project: group.project, prices: prices, scoreConfigs: scoreConfigs) {
                     try writer.document.withUnsafeBytes { document in
-                        try builder.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project, key: key,
-                                           payload: document, runs: writer.runs, streams: writer.runStreams)
+                        try builder.append(kind: .compactedDocument, receiveTime: writer.receivedLast, project: group.project,
+                                           key: keys[position], payload: document, runs: writer.runs, streams: writer.runStreams)
                     }
                     report.documents += 1
                 } else {
-                    try fold(group, events: events, key: key, merging: haveDocuments[position], prices: prices,
-                             scoreConfigs: scoreConfigs, into: builder, report: &report)
+                    try fold(group, events: events, key: keys[position], earlier: [], prices: prices, scoreConfigs: scoreConfigs,
+                             into: builder, report: &report)
                 }
             }
+            guard !merging.isEmpty else { return }
+            merging.sort { earlier[$0].min()! < earlier[$1].min()! }
+            let documents = store.compactedRecordReader()
+            for position in merging {
+                gather(groups[position])
+                let found = try documents.records(for: keys[position], at: earlier[position]).filter { $0.project == groups[position].project }
+                try fold(groups[position], events: events, key: keys[position], earlier: found, prices: prices,
+                         scoreConfigs: scoreConfigs, into: builder, report: &report)
+            }
+            report.mergeFramesRead += documents.framesDecompressed
         }
         let commit = try store.publish(builder, replacing: input, step: step)
         report.compactedSegments = 1
@@ -305,13 +325,12 @@ public final class Compactor: Sendable {
 
     /// One trace through the full fold (`TraceLoader`, what every read does): with its earlier
     /// document when it has one, and whenever the direct writer leaves it (late rejects among its events …).
-    private func fold(_ group: Group, events: [CompactedTrace.RawEvent], key: IndexKey, merging: Bool, prices: PriceBook,
+    private func fold(_ group: Group, events: [CompactedTrace.RawEvent], key: IndexKey, earlier: [StoredRecord], prices: PriceBook,
                       scoreConfigs: ScoreConfigs, into builder: CompactedSegmentBuilder, report: inout Report) throws {
         let records = events.map {
             StoredRecord(sequence: $0.sequence, kind: .rawEvent, receiveTime: $0.receiveTime, project: group.project, keys: [],
                          payload: Array($0.payload))
         }
-        let earlier = merging ? try store.compactedRecords(for: key).filter { $0.project == group.project } : []
         if !earlier.isEmpty { report.merged += 1 }
         let loaded = TraceLoader.fold(group.traceID, records: earlier + records, prices: prices, scoreConfigs: scoreConfigs)
         // Events that do not decode stay as they came (they were dead-lettered when they settled).

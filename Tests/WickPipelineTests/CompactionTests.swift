@@ -157,6 +157,43 @@ import WickTestSupport
         }
     }
 
+    /// Late scores for every compacted trace, in an order unrelated to their documents': the
+    /// assembler gives each trace its score, and the compaction that merges them reads each frame
+    /// of the earlier segments once, not once per trace.
+    @Test func lateScoresForManyTracesReadEachEarlierFrameOnce() async throws {
+        let count = 40
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120, compactionFrameBytes: 4096)
+        defer { fixture.stop() }
+        try await Self.fill(fixture, count: count)
+        let compactor = Compactor(store: fixture.store, prices: .defaults, logger: quietLogger)
+        #expect(try compactor.compactReady().documents == count)
+        let keys = (0..<count).map { TraceDocuments.traceIndexKey("t\($0)") }
+        let frames = Set(try fixture.store.compactedLocations(keys).flatMap { $0 })
+        #expect(frames.count >= 4, "documents in several frames")
+
+        // 17 is prime to 40: every trace once, neighbours far apart.
+        let order = (0..<count).map { $0 * 17 % count }
+        try await fixture.append(order.map { n in
+            Lines.line("t\(n)-e7", "score-create", at: 6000, #"{"id":"t\#(n)-judge","traceId":"t\#(n)","name":"judge","value":0.5}"#)
+        })
+        #expect(await fixture.waitUntil {
+            try (0..<count).allSatisfy { try fixture.summary("t\($0)")?.scores.map(\.name).sorted() == ["helpful", "judge"] }
+        })
+        try await Task.sleep(nanoseconds: UInt64(fixture.segmentAgeMilliseconds + 60) * 1_000_000)
+        #expect(await fixture.waitUntil {
+            try fixture.store.compactionBacklog(below: fixture.store.cursor(TraceDocuments.cursor) ?? 0).segments == 1
+        })
+        let report = try compactor.compactReady()
+        #expect(report.merged == count)
+        #expect(report.mergeFramesRead == frames.count)
+        for n in 0..<count {
+            let loaded = try #require(try TraceLoader.load("t\(n)", from: fixture.store, prices: .defaults))
+            #expect(loaded.folded.scores.map(\.name).sorted() == ["helpful", "judge"], "trace t\(n)")
+            #expect(loaded.folded.observations.count == 2)
+            #expect(try fixture.store.records(for: keys[n]).map(\.kind) == [.compactedDocument])
+        }
+    }
+
     @Test func aLostIndexIsRebuiltFromCompactedSegments() async throws {
         let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
         try await Self.fill(fixture, count: 40)

@@ -20,24 +20,29 @@ final class PipelineFixture {
 
     /// Segments older than this are sealed (with a record in them): compaction takes sealed ones.
     let segmentAgeMilliseconds: Int64
+    let compactionFrameBytes: Int
 
     init(temp: TemporaryDirectory = TemporaryDirectory(), settleMilliseconds: Int64 = 60, maxOpenBytes: Int = 64 << 20,
-         commitMilliseconds: Int64 = 5, segmentAgeMilliseconds: Int64 = 3_600_000, start: Bool = true) throws {
+         commitMilliseconds: Int64 = 5, segmentAgeMilliseconds: Int64 = 3_600_000, compactionFrameBytes: Int = 1 << 20,
+         start: Bool = true) throws {
         self.temp = temp
         self.segmentAgeMilliseconds = segmentAgeMilliseconds
+        self.compactionFrameBytes = compactionFrameBytes
         var configuration = Assembler.Configuration()
         configuration.settleMilliseconds = settleMilliseconds
         configuration.maxOpenBytes = maxOpenBytes
         configuration.pollMilliseconds = 2
         configuration.commitMilliseconds = commitMilliseconds
         assemblerConfiguration = configuration
-        store = try Self.openStore(temp, segmentAgeMilliseconds: segmentAgeMilliseconds)
+        store = try Self.openStore(temp, segmentAgeMilliseconds: segmentAgeMilliseconds, compactionFrameBytes: compactionFrameBytes)
         assembler = Assembler(store: store, configuration: configuration, prices: .defaults, logger: quietLogger)
         if start { assembler.start() }
     }
 
-    static func openStore(_ temp: TemporaryDirectory, segmentAgeMilliseconds: Int64 = 3_600_000) throws -> DataStore {
+    static func openStore(_ temp: TemporaryDirectory, segmentAgeMilliseconds: Int64 = 3_600_000,
+                          compactionFrameBytes: Int = 1 << 20) throws -> DataStore {
         var configuration = DataStore.Configuration()
+        configuration.compactionFrameBytes = compactionFrameBytes
         configuration.log.maxSegmentAgeMilliseconds = segmentAgeMilliseconds
         configuration.log.heartbeatMilliseconds = 10
         configuration.log.commitIntervalMilliseconds = 2
@@ -78,7 +83,7 @@ final class PipelineFixture {
 
     /// Opens the store again and starts a new assembler on it, as a restart does.
     func restart() throws {
-        store = try Self.openStore(temp, segmentAgeMilliseconds: segmentAgeMilliseconds)
+        store = try Self.openStore(temp, segmentAgeMilliseconds: segmentAgeMilliseconds, compactionFrameBytes: compactionFrameBytes)
         assembler = Assembler(store: store, configuration: assemblerConfiguration, prices: .defaults, logger: quietLogger)
         assembler.start()
     }

@@ -123,6 +123,8 @@ public struct DaemonMetrics: Sendable {
         out.counter("wick_compaction_compacted_bytes_total", "Compacted segment bytes written.", Int(compaction.compactedFileBytes))
         out.counter("wick_compaction_documents_total", "Trace documents written.", compaction.documents)
         out.counter("wick_compaction_merged_total", "Documents merged with late events.", compaction.merged)
+        out.counter("wick_compaction_merge_frames_read_total", "Frames of earlier compacted segments read to merge late events.",
+                    compaction.mergeFramesRead)
         out.counter("wick_compaction_carried_total", "Events carried over as they were (no trace, or not decodable).", compaction.carried)
         out.counter("wick_compaction_seconds_total", "Time spent compacting.", [([], compaction.seconds)])
         out.gauge("wick_compaction_backlog_segments", "Sealed raw segments the assembler has passed, not compacted yet.",

@@ -12,6 +12,7 @@ extension Compactor.Report {
             "documents": .number(JSONNumber(documents)),
             "carried": .number(JSONNumber(carried)),
             "merged": .number(JSONNumber(merged)),
+            "mergeFramesRead": .number(JSONNumber(mergeFramesRead)),
             "compactedSegments": .number(JSONNumber(compactedSegments)),
             "compactedFileBytes": .number(JSONNumber(compactedFileBytes)),
             "superseded": .number(JSONNumber(superseded)),
@@ -30,6 +31,7 @@ extension Compactor.Report {
         documents = Int(int("documents"))
         carried = Int(int("carried"))
         merged = Int(int("merged"))
+        mergeFramesRead = Int(int("mergeFramesRead"))
         compactedSegments = Int(int("compactedSegments"))
         compactedFileBytes = int("compactedFileBytes")
         superseded = Int(int("superseded"))

@@ -318,24 +318,14 @@ extension DataStore {
         return result
     }
 
-    /// For each of `keys`, whether compacted records carry it (so that `compactedRecords(for:)` is
-    /// worth asking), in one read of the index.
-    public func haveCompactedRecords(_ keys: [IndexKey]) throws(StorageError) -> [Bool] {
-        try index.hasLocations(keys, in: CompactedSegments.contains)
+    /// For each of `keys`, where its compacted records are (empty when it has none), in one read of
+    /// the index. Only the index: never the log's tail.
+    public func compactedLocations(_ keys: [IndexKey]) throws(StorageError) -> [[FrameLocation]] {
+        try index.locations(keys, in: CompactedSegments.contains)
     }
 
-    /// The compacted records that carry `key` (at most one per key after a compaction publishes):
-    /// what a compaction merges new events into. Reads only the index, never the log's tail.
-    public func compactedRecords(for key: IndexKey) throws(StorageError) -> [StoredRecord] {
-        let locations = try index.locations(for: key).filter { CompactedSegments.contains($0.segment) }
-        guard !locations.isEmpty else { return [] }
-        let segments = compaction.withLock { $0.segments }
-        var result: [StoredRecord] = []
-        for location in locations {
-            for record in try KeyLookup.records(at: location, in: segments) where record.keys.contains(key) {
-                result.append(record)
-            }
-        }
-        return result
+    /// A reader of compacted records for one compaction (see ``CompactedRecordReader``).
+    public func compactedRecordReader() -> CompactedRecordReader {
+        CompactedRecordReader(segments: compaction.withLock { $0.segments })
     }
 }

@@ -131,30 +131,29 @@ final class IndexStore: Sendable {
         }
     }
 
-    /// For each of `keys`, whether some entry of it points into a segment that `wanted` accepts
+    /// For each of `keys`, its entries that point into a segment that `wanted` accepts, in order
     /// (one read transaction for all: compaction asks this of every trace it writes).
-    func hasLocations(_ keys: [IndexKey], in wanted: (UInt64) -> Bool) throws(StorageError) -> [Bool] {
+    func locations(_ keys: [IndexKey], in wanted: (UInt64) -> Bool) throws(StorageError) -> [[FrameLocation]] {
         let dbi = try dbi("keys")
-        return try environment.withRead { (txn) throws(StorageError) -> [Bool] in
+        return try environment.withRead { (txn) throws(StorageError) -> [[FrameLocation]] in
             var cursor: OpaquePointer?
             try LMDBEnvironment.check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open")
             defer { mdb_cursor_close(cursor) }
-            var found: [Bool] = []
+            var found: [[FrameLocation]] = []
             found.reserveCapacity(keys.count)
             for key in keys {
-                var any = false
+                var locations: [FrameLocation] = []
                 try withValues(IndexKeyEncoding.lmdbKey(key), []) { (k, v) throws(StorageError) in
                     var rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY)
                     while rc == MDB_SUCCESS {
                         if let location = IndexKeyEncoding.decodeLocation(v.bytes), wanted(location.segment) {
-                            any = true
-                            return
+                            locations.append(location)
                         }
                         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP)
                     }
                     if rc != MDB_NOTFOUND { try LMDBEnvironment.check(rc, "mdb_cursor_get keys") }
                 }
-                found.append(any)
+                found.append(locations)
             }
             return found
         }

@@ -22,6 +22,11 @@ final class SegmentReader {
     private var bodyBuffer: [UInt8] = []
     /// A split frame's body before it is put back together.
     private var splitBuffer: [UInt8] = []
+    /// The frame of a sealed segment whose body is in `bodyBuffer`: read again at once, it is not
+    /// decompressed again (a sealed segment's frames never change).
+    private var decoded: (offset: Int64, header: FrameHeader, length: Int)?
+    /// Frames decompressed by `readFrame` (a frame found in `decoded` does not count).
+    private(set) var framesDecompressed = 0
 
     init(path: String, segmentID: UInt64) throws(StorageError) {
         self.path = path
@@ -161,9 +166,23 @@ final class SegmentReader {
 
     /// Reads, checks and decompresses the frame at `offset`; calls `body` with each record and its sequence number.
     func readFrame(at offset: Int64, _ body: (UInt64, RecordView) throws -> Void) throws -> FrameHeader {
-        switch try checkFrame(at: offset, limit: framesEnd, payload: &frameBuffer) {
-        case .valid(let header):
-            let length = try decompress(header, payload: frameBuffer, into: &bodyBuffer)
+        let header: FrameHeader
+        let length: Int
+        if let decoded, decoded.offset == offset, isSealed {
+            (header, length) = (decoded.header, decoded.length)
+        } else {
+            decoded = nil
+            switch try checkFrame(at: offset, limit: framesEnd, payload: &frameBuffer) {
+            case .valid(let valid):
+                header = valid
+                length = try decompress(header, payload: frameBuffer, into: &bodyBuffer)
+                framesDecompressed += 1
+                if isSealed { decoded = (offset, header, length) }
+            case .damaged, .incomplete:
+                throw StorageError(code: .checksumMismatch, message: "frame at \(path)@\(offset) is damaged")
+            }
+        }
+        do {
             try bodyBuffer.withUnsafeBytes { raw in
                 var iterator = try RecordIterator(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
                 var sequence = header.firstSequence
@@ -175,10 +194,12 @@ final class SegmentReader {
                     throw StorageError(code: .corruptSegment, message: "frame record count does not match its records")
                 }
             }
-            return header
-        case .damaged, .incomplete:
-            throw StorageError(code: .checksumMismatch, message: "frame at \(path)@\(offset) is damaged")
+        } catch {
+            // A body that does not parse is not kept for the next read (nor is one `body` threw in).
+            decoded = nil
+            throw error
         }
+        return header
     }
 
     // MARK: - Scanning
