@@ -184,6 +184,8 @@ public final class Assembler: Service, Sendable {
         /// Keys of the traces settled since the last commit (their summaries are not in the store yet).
         var settledSinceCommit = Set<[UInt8]>()
         var frames: FrameCache?
+        /// Segments kept open for reopened traces' lookups (their last frames stay decompressed).
+        let segments = OpenSegments()
         /// The last turn settled as many traces as it may: more may be due now.
         var moreDue = false
     }
@@ -235,14 +237,15 @@ public final class Assembler: Service, Sendable {
             || store.document(namespace: TraceDocuments.summaries, key: key) != nil
         if settledBefore {
             statistics.tracesReopened.add(1, ordering: .relaxed)
-            earlier = try storedRecords(project: project, traceID: traceID, fromStream: nil)
+            earlier = try storedRecords(project: project, traceID: traceID, fromStream: nil, through: state.segments)
         }
         return state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: earlier)
     }
 
     /// Every durable event of a trace, from the store.
-    private func storedRecords(project: String, traceID: String, fromStream: ClosedRange<UInt64>?) throws -> [OpenTraces.Pending] {
-        try store.records(for: TraceDocuments.traceIndexKey(traceID))
+    private func storedRecords(project: String, traceID: String, fromStream: ClosedRange<UInt64>?,
+                               through segments: OpenSegments) throws -> [OpenTraces.Pending] {
+        try store.records(for: TraceDocuments.traceIndexKey(traceID), through: segments)
             .filter { ($0.kind == .rawEvent || $0.kind == .compactedDocument) && $0.project == project }
             .map { OpenTraces.Pending(sequence: $0.sequence, receiveTime: $0.receiveTime, payload: $0.payload,
                                       fromStream: fromStream?.contains($0.sequence) ?? false, kind: $0.kind) }
@@ -261,7 +264,7 @@ public final class Assembler: Service, Sendable {
             let key = trace.key
             let records: [OpenTraces.Pending]
             do {
-                records = trace.spilled ? try readBack(trace, through: state.frames) : trace.records
+                records = trace.spilled ? try readBack(trace, through: state.frames, segments: state.segments) : trace.records
             } catch {
                 statistics.errors.add(1, ordering: .relaxed)
                 logger.error("assembler.read-back-failed", metadata: ["trace": "\(trace.traceID)", "error": "\(error)"])
@@ -308,10 +311,10 @@ public final class Assembler: Service, Sendable {
     }
 
     /// A spilled trace's events, read back from the log by sequence number.
-    private func readBack(_ trace: OpenTraces.Trace, through frames: FrameCache?) throws -> [OpenTraces.Pending] {
+    private func readBack(_ trace: OpenTraces.Trace, through frames: FrameCache?, segments: OpenSegments) throws -> [OpenTraces.Pending] {
         guard let frames, !trace.hasCompacted else {
             return try storedRecords(project: trace.project, traceID: trace.traceID,
-                                     fromStream: trace.firstStreamSequence...trace.lastStreamSequence)
+                                     fromStream: trace.firstStreamSequence...trace.lastStreamSequence, through: segments)
         }
         let stream = trace.firstStreamSequence...trace.lastStreamSequence
         return try frames.records(trace.sequences).map {

@@ -208,6 +208,12 @@ public final class DataStore: Sendable {
         return try lookup().records(for: key) ?? []
     }
 
+    /// The same, through readers one thread keeps open from call to call.
+    public func records(for key: IndexKey, through open: OpenSegments) throws(StorageError) -> [StoredRecord] {
+        if let records = try lookup(through: open).records(for: key) { return records }
+        return try lookup(through: open).records(for: key) ?? []
+    }
+
     public func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
         try lookup().locations(for: key)
     }
@@ -217,9 +223,11 @@ public final class DataStore: Sendable {
         try KeyLookup.records(at: location, in: events.segments + compaction.withLock { $0.segments })
     }
 
-    private func lookup() -> KeyLookup {
-        KeyLookup(index: index, segments: events.segments, compacted: compaction.withLock { $0.segments },
-                  highWaterMark: indexHighWaterMark, liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })
+    private func lookup(through open: OpenSegments? = nil) -> KeyLookup {
+        var lookup = KeyLookup(index: index, segments: events.segments, compacted: compaction.withLock { $0.segments },
+                               highWaterMark: indexHighWaterMark, liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })
+        if let open { lookup.open = { open.reader($0) } }
+        return lookup
     }
 
     /// Where consumer `name` has got to (the next sequence number it will read); nil if it never set one.

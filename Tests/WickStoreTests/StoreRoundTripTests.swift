@@ -87,6 +87,47 @@ import WickTestSupport
         #expect(try reader.records(at: location) == frame)
     }
 
+    /// Readers kept open from lookup to lookup: the active segment's new frames are seen, a
+    /// sealed segment's frame read again at once is not decompressed again, and past the capacity
+    /// the least recently used reader is closed without a lookup missing anything.
+    @Test func lookupsThroughOpenSegmentsSeeEveryRecordAndReuseSealedFrames() async throws {
+        let temp = TemporaryDirectory()
+        let store = try DataStore.open(temp.dataDirectory, configuration: testConfiguration(segmentBytes: 16 << 10), logger: quietLogger)
+        defer { store.close() }
+        let open = OpenSegments(capacity: 2)
+        // Trace 200 is n = 1600..<1608: its first half now, the rest after the first lookup.
+        for chunk in 0..<16 { _ = try await store.events.append(batch(chunk * 100..<(chunk + 1) * 100)) }
+        _ = try await store.events.append(batch(1600..<1604))
+        let key = IndexKey(space: traceSpace, "trace-200")
+        #expect(try store.records(for: key, through: open).compactMap(\.n) == Array(1600..<1604))
+        _ = try await store.events.append(batch(1604..<1608))
+        #expect(try store.records(for: key, through: open).compactMap(\.n) == Array(1600..<1608))
+
+        // Sealed segments: the records of one frame, asked for one key after another. With the
+        // index caught up, no lookup scans the open segment's tail: only located frames are read.
+        #expect(store.events.segments.count > 4)
+        for _ in 0..<200 where store.indexHighWaterMark < 1609 {
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        #expect(store.indexHighWaterMark == 1609)
+        let before = open.framesDecompressed
+        for trace in 0..<4 {
+            #expect(try store.records(for: IndexKey(space: traceSpace, "trace-\(trace)"), through: open).compactMap(\.n)
+                == Array(trace * 8..<(trace + 1) * 8))
+        }
+        let frames = Set(try (0..<4).flatMap { try store.locations(for: IndexKey(space: traceSpace, "trace-\($0)")) })
+        #expect(open.framesDecompressed - before == frames.count, "each frame once, however many traces it holds")
+        let again = open.framesDecompressed
+        _ = try store.records(for: IndexKey(space: traceSpace, "trace-3"), through: open)
+        #expect(open.framesDecompressed == again, "the sealed frame is not decompressed again")
+
+        // Every segment in turn, through two readers: each lookup still finds everything.
+        for trace in stride(from: 0, to: 200, by: 9) {
+            #expect(try store.records(for: IndexKey(space: traceSpace, "trace-\(trace)"), through: open).compactMap(\.n)
+                == Array(trace * 8..<(trace + 1) * 8))
+        }
+    }
+
     @Test func aReaderWithAStaleIndexReadsTheOpenSegmentsTailFromWhereTheIndexEnds() async throws {
         let temp = TemporaryDirectory()
         let directory = temp.dataDirectory
