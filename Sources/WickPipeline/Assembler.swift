@@ -194,6 +194,10 @@ public final class Assembler: Service, Sendable {
     private func read(_ reader: LogReader, until durable: UInt64, state: inout LoopState) throws {
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
         var first = true
+        var reopened: [OpenTraces.Trace] = []
+        // Traces reopened before a failure get their earlier events all the same: the batch is read
+        // again, and finds them open.
+        defer { if !reopened.isEmpty { loadEarlier(reopened, state: &state) } }
         let next = try reader.read(from: state.position, until: durable, maxRecords: configuration.batchRecords) { sequence, record in
             if first {
                 first = false
@@ -222,24 +226,55 @@ public final class Assembler: Service, Sendable {
             let traceString = String(decoding: traceID, as: UTF8.self)
             let key = TraceDocuments.key(project: project, traceID: traceString)
             let trace = try state.open.trace(key) ?? open(key, project: project, traceID: traceString, firstSequence: sequence,
-                                                          state: &state)
+                                                          reopened: &reopened, state: &state)
             state.open.add(trace, sequence: sequence, receiveTime: record.receiveTime, payload: record.payload)
         }
         state.position = next
     }
 
-    /// Opens a trace; one that settled before is reopened with every event the store holds for it.
+    /// Opens a trace. One that settled before goes in `reopened`, to get every event the store
+    /// holds for it once the batch is read.
     private func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64,
-                      state: inout LoopState) throws -> OpenTraces.Trace {
-        var earlier: [OpenTraces.Pending] = []
+                      reopened: inout [OpenTraces.Trace], state: inout LoopState) throws -> OpenTraces.Trace {
         // Settled before: committed, or settled and waiting for the next commit.
         let settledBefore = try state.settledSinceCommit.contains(key)
             || store.document(namespace: TraceDocuments.summaries, key: key) != nil
+        let trace = state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: [])
         if settledBefore {
             statistics.tracesReopened.add(1, ordering: .relaxed)
-            earlier = try storedRecords(project: project, traceID: traceID, fromStream: nil, through: state.segments)
+            reopened.append(trace)
         }
-        return state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: earlier)
+        return trace
+    }
+
+    /// Gives the traces a batch reopened their earlier events, those with a compacted document in
+    /// the order of the documents: late scores for many traces (an evaluation job's) then read
+    /// each frame of a compacted segment about once per batch, not once per trace. A trace whose
+    /// events cannot be read now reads all of them back by key when it settles, as a spilled one.
+    private func loadEarlier(_ traces: [OpenTraces.Trace], state: inout LoopState) {
+        let framesBefore = state.segments.sealedFramesDecompressed
+        defer { statistics.reopenFramesRead.add(state.segments.sealedFramesDecompressed - framesBefore, ordering: .relaxed) }
+        let keys = traces.map { TraceDocuments.traceIndexKey($0.traceID) }
+        let documents = (try? store.compactedLocations(keys)) ?? Array(repeating: [], count: traces.count)
+        let order = traces.indices.sorted { a, b in
+            switch (documents[a].min(), documents[b].min()) {
+            case let (x?, y?): x < y || (x == y && a < b)
+            case (_?, nil): true
+            case (nil, _?): false
+            case (nil, nil): a < b
+            }
+        }
+        for position in order {
+            let trace = traces[position]
+            do {
+                let earlier = try storedRecords(project: trace.project, traceID: trace.traceID, fromStream: nil, through: state.segments)
+                state.open.addEarlier(trace, earlier)
+            } catch {
+                statistics.errors.add(1, ordering: .relaxed)
+                logger.error("assembler.reopen-read-failed", metadata: ["trace": "\(trace.traceID)", "error": "\(error)"])
+                state.open.readBackByKey(trace)
+            }
+        }
     }
 
     /// Every durable event of a trace, from the store.

@@ -6,6 +6,8 @@ public final class AssemblerStatistics: Sendable {
     public let tracesSettled = Atomic<Int>(0)
     /// Traces that got events after they had settled, and were folded again.
     public let tracesReopened = Atomic<Int>(0)
+    /// Frames of sealed segments (compacted documents, mostly) decompressed to reopen them.
+    public let reopenFramesRead = Atomic<Int>(0)
     /// Open traces whose events were dropped from memory (the byte cap), to be read back at settle.
     public let tracesSpilled = Atomic<Int>(0)
     public let openTraces = Atomic<Int>(0)

@@ -86,6 +86,35 @@ struct OpenTraces {
         return trace
     }
 
+    /// Adds a reopened trace's earlier events (every event the store holds for it, those of this
+    /// stream included, which it has already).
+    mutating func addEarlier(_ trace: Trace, _ earlier: [Pending]) {
+        guard trace.isOpen, !earlier.isEmpty else { return }
+        trace.reopened = true
+        if earlier.contains(where: { $0.kind == .compactedDocument }) { trace.hasCompacted = true }
+        let known = Set(trace.sequences)
+        var added: [UInt64] = []
+        for record in earlier.sorted(by: { $0.sequence < $1.sequence }) where !known.contains(record.sequence) && added.last != record.sequence {
+            added.append(record.sequence)
+            guard !trace.spilled else { continue }
+            trace.records.append(record)
+            trace.bytes += record.payload.count + Self.recordOverhead
+            bytes += record.payload.count + Self.recordOverhead
+        }
+        guard !added.isEmpty else { return }
+        trace.sequences = (trace.sequences + added).sorted()
+    }
+
+    /// Drops what a trace holds: it reads all its events back by key when it settles.
+    mutating func readBackByKey(_ trace: Trace) {
+        guard trace.isOpen else { return }
+        bytes -= trace.bytes
+        trace.records = []
+        trace.bytes = 0
+        trace.spilled = true
+        trace.hasCompacted = true
+    }
+
     /// Adds an event read from the log; false when the trace already had it (loaded at reopen). The
     /// payload is copied only when the trace holds its events (a spilled one reads them back).
     @discardableResult

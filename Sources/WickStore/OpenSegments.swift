@@ -1,7 +1,7 @@
 /// A few segment readers kept open from one lookup to the next by one thread. A reader of a
 /// sealed segment keeps its last frame decompressed, so lookups that follow one another through
-/// the same frame — late scores for traces compacted together, which evaluation jobs post in about
-/// the order the traces came — decompress it once instead of once each. The least recently used
+/// the same frame — the assembler reopening the traces of a batch of late scores in the order of
+/// their compacted documents — decompress it once instead of once each. The least recently used
 /// reader is closed past `capacity` (each holds a frame's buffers, about 2 MiB for a compacted one).
 public final class OpenSegments {
     private let capacity: Int
@@ -12,9 +12,10 @@ public final class OpenSegments {
         self.capacity = max(1, capacity)
     }
 
-    /// Frames its readers, open or closed since, decompressed.
-    public var framesDecompressed: Int { closedReadersFrames + readers.reduce(0) { $0 + $1.framesDecompressed } }
-    private var closedReadersFrames = 0
+    /// Frames its readers, open or closed since, decompressed; those of sealed segments.
+    public var framesDecompressed: Int { closed.all + readers.reduce(0) { $0 + $1.framesDecompressed } }
+    public var sealedFramesDecompressed: Int { closed.sealed + readers.reduce(0) { $0 + $1.sealedFramesDecompressed } }
+    private var closed = (all: 0, sealed: 0)
 
     func reader(_ segment: SegmentInfo) -> SegmentReader? {
         if let position = readers.firstIndex(where: { $0.segmentID == segment.id && $0.path == segment.path }) {
@@ -25,12 +26,17 @@ public final class OpenSegments {
                 readers.append(reader)
                 return reader
             }
-            closedReadersFrames += reader.framesDecompressed
+            close(reader)
         }
         guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { return nil }
         readers.append(reader)
-        if readers.count > capacity { closedReadersFrames += readers.removeFirst().framesDecompressed }
+        if readers.count > capacity { close(readers.removeFirst()) }
         return reader
+    }
+
+    private func close(_ reader: SegmentReader) {
+        closed.all += reader.framesDecompressed
+        closed.sealed += reader.sealedFramesDecompressed
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WickJSON
 import WickModel
@@ -158,8 +159,8 @@ import WickTestSupport
     }
 
     /// Late scores for every compacted trace, in an order unrelated to their documents': the
-    /// assembler gives each trace its score, and the compaction that merges them reads each frame
-    /// of the earlier segments once, not once per trace.
+    /// assembler reopens each trace, and it and the compaction that merges the scores read each
+    /// frame of the earlier segments about once, not once per trace.
     @Test func lateScoresForManyTracesReadEachEarlierFrameOnce() async throws {
         let count = 40
         let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120, compactionFrameBytes: 4096)
@@ -179,6 +180,10 @@ import WickTestSupport
         #expect(await fixture.waitUntil {
             try (0..<count).allSatisfy { try fixture.summary("t\($0)")?.scores.map(\.name).sorted() == ["helpful", "judge"] }
         })
+        // The assembler reopened them in one batch, in the order of their documents (the raw
+        // segment of the scores may have sealed meanwhile: a frame or two of it).
+        #expect(fixture.assembler.statistics.tracesReopened.load(ordering: .relaxed) == count)
+        #expect(fixture.assembler.statistics.reopenFramesRead.load(ordering: .relaxed) <= frames.count + 2)
         try await Task.sleep(nanoseconds: UInt64(fixture.segmentAgeMilliseconds + 60) * 1_000_000)
         #expect(await fixture.waitUntil {
             try fixture.store.compactionBacklog(below: fixture.store.cursor(TraceDocuments.cursor) ?? 0).segments == 1

@@ -95,6 +95,8 @@ public struct DaemonMetrics: Sendable {
         out.counter("wick_assembler_traces_settled_total", "Trace summaries written.", assembler.tracesSettled.load(ordering: .relaxed))
         out.counter("wick_assembler_traces_reopened_total", "Settled traces that got late events and were folded again.",
                     assembler.tracesReopened.load(ordering: .relaxed))
+        out.counter("wick_assembler_reopen_frames_read_total", "Frames of sealed segments decompressed to reopen settled traces.",
+                    assembler.reopenFramesRead.load(ordering: .relaxed))
         out.counter("wick_assembler_traces_spilled_total", "Open traces whose events left memory (the byte cap); read back at settle.",
                     assembler.tracesSpilled.load(ordering: .relaxed))
         out.gauge("wick_assembler_open_traces", "Traces not yet settled.", Double(assembler.openTraces.load(ordering: .relaxed)))

@@ -25,8 +25,10 @@ final class SegmentReader {
     /// The frame of a sealed segment whose body is in `bodyBuffer`: read again at once, it is not
     /// decompressed again (a sealed segment's frames never change).
     private var decoded: (offset: Int64, header: FrameHeader, length: Int)?
-    /// Frames decompressed by `readFrame` (a frame found in `decoded` does not count).
+    /// Frames decompressed by `readFrame` (a frame found in `decoded` does not count), and those of
+    /// them read while the segment was sealed.
     private(set) var framesDecompressed = 0
+    private(set) var sealedFramesDecompressed = 0
 
     init(path: String, segmentID: UInt64) throws(StorageError) {
         self.path = path
@@ -177,7 +179,10 @@ final class SegmentReader {
                 header = valid
                 length = try decompress(header, payload: frameBuffer, into: &bodyBuffer)
                 framesDecompressed += 1
-                if isSealed { decoded = (offset, header, length) }
+                if isSealed {
+                    sealedFramesDecompressed += 1
+                    decoded = (offset, header, length)
+                }
             case .damaged, .incomplete:
                 throw StorageError(code: .checksumMismatch, message: "frame at \(path)@\(offset) is damaged")
             }
