@@ -106,6 +106,7 @@ public final class Assembler: Service, Sendable {
         state.frames = FrameCache(reader: store.events.reader(), capacity: 32)
         var committedCursor = state.position
         var lastCommit: UInt64 = 0
+        var lastRetiredCheck: UInt64 = 0
         while !stopping.load(ordering: .relaxed) {
             do {
                 // Read what is durable first (a few batches at most), so that settling, which costs
@@ -133,6 +134,13 @@ public final class Assembler: Service, Sendable {
                     try commit(cursor: cursor, state: &state)
                     committedCursor = cursor
                     lastCommit = SegmentLog.monotonicNow()
+                }
+                // Readers of segments compaction or retention removed since would hold their space.
+                if SegmentLog.monotonicNow() &- lastRetiredCheck >= 1_000_000_000 {
+                    store.closeRetired(state.segments)
+                    reader.closeRetired()
+                    state.frames?.closeRetired()
+                    lastRetiredCheck = SegmentLog.monotonicNow()
                 }
                 statistics.openTraces.store(state.open.count, ordering: .relaxed)
                 statistics.openBytes.store(state.open.bytes, ordering: .relaxed)

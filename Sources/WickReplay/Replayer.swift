@@ -243,7 +243,11 @@ public final class Replayer: Service, Sendable {
         /// The next batch to send; nil when nothing durable is unread.
         func take(until durable: UInt64, events: Int, bytes: Int) throws -> ReplayBatch? {
             try lock.withLock { _ in
-                guard nextRead < durable else { return nil }
+                guard nextRead < durable else {
+                    // Idle: the segment read last may be gone (compacted, or retention's).
+                    reader.closeRetired()
+                    return nil
+                }
                 var batch = ReplayBatch()
                 let start = nextRead
                 var end = start

@@ -214,6 +214,13 @@ public final class DataStore: Sendable {
         return try lookup(through: open).records(for: key) ?? []
     }
 
+    /// Closes `open`'s readers of segments that are gone, so that their files' space is freed
+    /// even when no lookup comes to do it.
+    public func closeRetired(_ open: OpenSegments) {
+        guard open.count > 0 else { return }
+        open.keep(only: events.segments + compaction.withLock { $0.segments })
+    }
+
     public func locations(for key: IndexKey) throws(StorageError) -> [FrameLocation] {
         try lookup().locations(for: key)
     }
@@ -226,7 +233,10 @@ public final class DataStore: Sendable {
     private func lookup(through open: OpenSegments? = nil) -> KeyLookup {
         var lookup = KeyLookup(index: index, segments: events.segments, compacted: compaction.withLock { $0.segments },
                                highWaterMark: indexHighWaterMark, liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })
-        if let open { lookup.open = { open.reader($0) } }
+        if let open {
+            open.keep(only: lookup.segments + lookup.compacted)
+            lookup.open = { open.reader($0) }
+        }
         return lookup
     }
 

@@ -17,6 +17,26 @@ public final class OpenSegments {
     public var sealedFramesDecompressed: Int { closed.sealed + readers.reduce(0) { $0 + $1.sealedFramesDecompressed } }
     private var closed = (all: 0, sealed: 0)
 
+    /// Closes the readers of segments no longer in `segments` (retired by compaction or
+    /// retention): an open descriptor would keep a deleted file's space from the disk.
+    func keep(only segments: [SegmentInfo]) {
+        guard !readers.isEmpty else { return }
+        let live = Set(segments.map { SegmentKey(id: $0.id, path: $0.path) })
+        readers.removeAll { reader in
+            guard !live.contains(SegmentKey(id: reader.segmentID, path: reader.path)) else { return false }
+            forget(reader)
+            return true
+        }
+    }
+
+    private struct SegmentKey: Hashable {
+        var id: UInt64
+        var path: String
+    }
+
+    /// How many readers are open.
+    public var count: Int { readers.count }
+
     func reader(_ segment: SegmentInfo) -> SegmentReader? {
         if let position = readers.firstIndex(where: { $0.segmentID == segment.id && $0.path == segment.path }) {
             let reader = readers.remove(at: position)
@@ -26,15 +46,16 @@ public final class OpenSegments {
                 readers.append(reader)
                 return reader
             }
-            close(reader)
+            forget(reader)
         }
         guard let reader = try? SegmentReader(path: segment.path, segmentID: segment.id) else { return nil }
         readers.append(reader)
-        if readers.count > capacity { close(readers.removeFirst()) }
+        if readers.count > capacity { forget(readers.removeFirst()) }
         return reader
     }
 
-    private func close(_ reader: SegmentReader) {
+    /// Counts what a reader leaving decompressed (it closes its file once released).
+    private func forget(_ reader: SegmentReader) {
         closed.all += reader.framesDecompressed
         closed.sealed += reader.sealedFramesDecompressed
     }

@@ -132,6 +132,66 @@ import WickTestSupport
 
     /// A sink's settings from each source: names as a YAML list or a WICK_* variable, any key of a
     /// sink overridden by its environment variable, the flat replay.* keys as one more sink.
+    /// A daemon that compacted and deleted its raw segments, then went idle with a sink that read
+    /// them and late scores that reopened compacted traces: none of its readers keeps a deleted
+    /// segment open (which would keep the file's space from the disk).
+    @Test func noReaderKeepsADeletedSegmentOpen() async throws {
+        let temp = TemporaryDirectory("wdl")
+        let data = temp.file("data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try """
+            assembler:
+              settle-ms: 100
+            storage:
+              segment-max-age-ms: 200
+            compaction:
+              interval-ms: 150
+            replay:
+              sinks: [archive]
+            sinks:
+              archive:
+                kind: file
+                path: events.ndjson
+                backoff-initial-ms: 20
+            """.write(toFile: temp.file("w.yaml"), atomically: true, encoding: .utf8)
+        let daemon = try ServeProcess(dataDirectory: data, arguments: ["--config", temp.file("w.yaml"), "--log-level", "error"])
+        defer { daemon.kill(SIGTERM) }
+        let socket = try #require(daemon.announcement.unix)
+        let input = try corpus(traces: 30, seed: 5)
+        _ = try Sender.send(input, options: SendOptions(target: .unixStream(path: socket), acknowledged: true))
+        let compacted = { (try? run(builtExecutable("wick"), ["inspect", "--json", "--data-dir", data]).output) ?? "" }
+        func compactedTraces() -> Int {
+            guard let inspect = try? JSONValue.parse(compacted()) else { return 0 }
+            return (inspect["segments"]?.arrayValue ?? []).filter { $0["log"]?.stringValue == "compacted" }
+                .reduce(0) { $0 + Int($1["records"]?.numberValue?.int64Value ?? 0) }
+        }
+        #expect(waitUntil(.seconds(60)) { compactedTraces() >= 30 }, "\(compacted())")
+        // Late scores for compacted traces: the assembler reopens them through its readers.
+        let traces = String(decoding: input, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
+            guard let event = try? JSONValue.parse(String(line)), event["type"]?.stringValue == "trace-create",
+                  event["body"]?["name"] != nil else { return nil }
+            return event["body"]?["id"]?.stringValue
+        }
+        let scores = traces.enumerated().map { n, id in
+            #"{"id":"late-\#(n)","type":"score-create","timestamp":"2026-12-02T00:00:00.000Z","body":{"id":"late-score-\#(n)","traceId":"\#(id)","name":"judge","value":1}}"#
+        }.joined(separator: "\n") + "\n"
+        _ = try Sender.send(Array(scores.utf8), options: SendOptions(target: .unixStream(path: socket), acknowledged: true))
+        // Everything compacted again (the scores merged) and the raw segments gone.
+        #expect(waitUntil(.seconds(60)) {
+            let inspect = compacted()
+            return inspect.contains(#""log":"events""#) && (try? JSONValue.parse(inspect))?["segments"]?.arrayValue?
+                .filter { $0["log"]?.stringValue == "events" && $0["records"]?.numberValue?.int64Value != 0 }.isEmpty == true
+        }, "\(compacted())")
+        let heldOpen = {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.processIdentifier)/fd")) ?? []
+            return fds.compactMap { fd -> String? in
+                let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.process.processIdentifier)/fd/\(fd)")) ?? ""
+                return target.contains("/data/") && target.hasSuffix("(deleted)") ? target : nil
+            }
+        }
+        #expect(waitUntil(.seconds(10)) { heldOpen().isEmpty }, "\(heldOpen())")
+    }
+
     @Test func sinksAreReadFromYAMLTheEnvironmentAndTheFlatKeys() async throws {
         let temp = TemporaryDirectory("wsc")
         try """

@@ -129,6 +129,16 @@ final class PipelineFixture {
     }
 
     var settled: Int { assembler.statistics.tracesSettled.load(ordering: .relaxed) }
+
+    /// This process's descriptors of files under the data directory that were deleted: each keeps
+    /// its file's space from the disk.
+    func deletedFilesHeldOpen() throws -> [String] {
+        let data = URL(fileURLWithPath: temp.path + "/data").resolvingSymlinksInPath().path
+        return try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { fd in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? ""
+            return target.hasPrefix(data) && target.hasSuffix("(deleted)") ? target : nil
+        }
+    }
 }
 
 /// Event lines, Langfuse's envelope, times in milliseconds after 2026-01-01T00:00:00Z.

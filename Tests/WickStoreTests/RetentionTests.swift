@@ -71,8 +71,15 @@ import WickTestSupport
         #expect(store.events.segments.count == segmentsBefore)
         #expect(store.indexStatistics.retentionBlocked > 0)
 
-        // Move the cursor into the middle: segments wholly before it go, the rest stay.
+        // Readers a thread keeps open for its lookups, on the three segments about to go.
         let cut = store.events.segments[3].firstSequence
+        let open = OpenSegments()
+        for segment in store.events.segments.prefix(3) {
+            _ = try store.records(for: IndexKey(space: eventSpace, "event-\(segment.firstSequence - 1)"), through: open)
+        }
+        #expect(open.count >= 3)
+
+        // Move the cursor into the middle: segments wholly before it go, the rest stay.
         try store.setCursor("replay", to: cut)
         store.requestRetention()
         for _ in 0..<100 where store.events.segments.first?.firstSequence ?? 0 < cut {
@@ -86,6 +93,15 @@ import WickTestSupport
         #expect(try store.records(for: traceKey(0)).isEmpty)
         let firstKept = Int(cut - 1)
         #expect(try store.records(for: IndexKey(space: eventSpace, "event-\(firstKept)")).compactMap(\.n) == [firstKept])
+        // The next lookup through the kept readers closes those of deleted segments: no descriptor
+        // keeps a deleted file's space.
+        #expect(try store.records(for: IndexKey(space: eventSpace, "event-\(firstKept)"), through: open).compactMap(\.n) == [firstKept])
+        let logDirectory = URL(fileURLWithPath: temp.dataDirectory.logDirectory).resolvingSymlinksInPath().path
+        let deletedOpen = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { fd in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? ""
+            return target.hasPrefix(logDirectory) && target.hasSuffix("(deleted)")
+        }
+        #expect(deletedOpen.isEmpty, "descriptors of deleted segments: \(deletedOpen)")
         let reader = try StoreReader(temp.dataDirectory)
         let entries = try #require(reader.index).allEntries()
         let live = Set(store.events.segments.map(\.id))

@@ -43,6 +43,11 @@ public final class FrameCache {
         return Self.find(sequence, in: records)
     }
 
+    /// Closes its reader's segment if the log no longer has it (see ``LogReader/closeRetired()``).
+    public func closeRetired() {
+        reader.closeRetired()
+    }
+
     private static func find(_ sequence: UInt64, in records: [StoredRecord]) -> StoredRecord? {
         var low = 0
         var high = records.count

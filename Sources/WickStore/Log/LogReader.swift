@@ -102,6 +102,15 @@ public final class LogReader {
         return (frames[index].firstSequence, records)
     }
 
+    /// Closes the segment it holds open when the log no longer has it (compaction or retention
+    /// deleted it): an idle reader would otherwise keep the deleted file's space from the disk.
+    public func closeRetired() {
+        guard let open, !segments().contains(where: { $0.id == open.segmentID }) else { return }
+        self.open = nil
+        frames = []
+        scanOffset = Int64(SegmentHeader.size)
+    }
+
     private func select(_ info: SegmentInfo) throws {
         if let open, open.segmentID == info.id { return }
         open = nil
