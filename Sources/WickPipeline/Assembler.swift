@@ -247,7 +247,7 @@ public final class Assembler: Service, Sendable {
         // Settled before: committed, or settled and waiting for the next commit.
         let settledBefore = try state.settledSinceCommit.contains(key)
             || store.document(namespace: TraceDocuments.summaries, key: key) != nil
-        let trace = state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence, earlier: [])
+        let trace = state.open.open(key, project: project, traceID: traceID, firstSequence: firstSequence)
         if settledBefore {
             statistics.tracesReopened.add(1, ordering: .relaxed)
             reopened.append(trace)
@@ -355,7 +355,7 @@ public final class Assembler: Service, Sendable {
 
     /// A spilled trace's events, read back from the log by sequence number.
     private func readBack(_ trace: OpenTraces.Trace, through frames: FrameCache?, segments: OpenSegments) throws -> [OpenTraces.Pending] {
-        guard let frames, !trace.hasCompacted else {
+        guard let frames, !trace.readsBackByKey else {
             return try storedRecords(project: trace.project, traceID: trace.traceID,
                                      fromStream: trace.firstStreamSequence...trace.lastStreamSequence, through: segments)
         }

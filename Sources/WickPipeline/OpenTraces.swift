@@ -37,10 +37,9 @@ struct OpenTraces {
         var lastStreamSequence: UInt64
         var bytes = 0
         var spilled = false
-        var reopened = false
-        /// Loaded a compacted document at its reopen: its number is not a raw sequence number, so
-        /// a spilled trace reads back by key, not by sequence.
-        var hasCompacted = false
+        /// Spilled, it reads its events back by key, not by sequence: it loaded a compacted document
+        /// at its reopen (whose number is not a raw sequence number), or could not load them then.
+        var readsBackByKey = false
         var isOpen = true
 
         init(key: [UInt8], project: String, traceID: String, firstStreamSequence: UInt64) {
@@ -69,18 +68,10 @@ struct OpenTraces {
 
     func trace(_ key: [UInt8]) -> Trace? { traces[Key(bytes: key)] }
 
-    /// Opens a trace (with the events of an earlier settle, when it is a reopen).
+    /// Opens a trace (a reopened one gets its earlier events from `addEarlier`).
     @discardableResult
-    mutating func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64, earlier: [Pending]) -> Trace {
+    mutating func open(_ key: [UInt8], project: String, traceID: String, firstSequence: UInt64) -> Trace {
         let trace = Trace(key: key, project: project, traceID: traceID, firstStreamSequence: firstSequence)
-        trace.reopened = !earlier.isEmpty
-        trace.hasCompacted = earlier.contains { $0.kind == .compactedDocument }
-        for record in earlier.sorted(by: { $0.sequence < $1.sequence }) where trace.sequences.last != record.sequence {
-            trace.bytes += record.payload.count + Self.recordOverhead
-            trace.records.append(record)
-            trace.sequences.append(record.sequence)
-        }
-        bytes += trace.bytes
         traces[Key(bytes: key)] = trace
         openOrder.append(trace)
         return trace
@@ -90,8 +81,7 @@ struct OpenTraces {
     /// stream included, which it has already).
     mutating func addEarlier(_ trace: Trace, _ earlier: [Pending]) {
         guard trace.isOpen, !earlier.isEmpty else { return }
-        trace.reopened = true
-        if earlier.contains(where: { $0.kind == .compactedDocument }) { trace.hasCompacted = true }
+        if earlier.contains(where: { $0.kind == .compactedDocument }) { trace.readsBackByKey = true }
         let known = Set(trace.sequences)
         var added: [UInt64] = []
         for record in earlier.sorted(by: { $0.sequence < $1.sequence }) where !known.contains(record.sequence) && added.last != record.sequence {
@@ -112,7 +102,7 @@ struct OpenTraces {
         trace.records = []
         trace.bytes = 0
         trace.spilled = true
-        trace.hasCompacted = true
+        trace.readsBackByKey = true
     }
 
     /// Adds an event read from the log; false when the trace already had it (loaded at reopen). The
