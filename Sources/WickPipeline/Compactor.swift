@@ -306,14 +306,15 @@ public final class Compactor: Sendable {
             }
             guard !merging.isEmpty else { return }
             merging.sort { earlier[$0].min()! < earlier[$1].min()! }
-            let documents = store.compactedRecordReader()
+            let documents = OpenSegments()
             for position in merging {
                 gather(groups[position])
-                let found = try documents.records(for: keys[position], at: earlier[position]).filter { $0.project == groups[position].project }
+                let found = try store.compactedRecords(for: keys[position], at: earlier[position], through: documents)
+                    .filter { $0.project == groups[position].project }
                 try fold(groups[position], events: events, key: keys[position], earlier: found, prices: prices,
                          scoreConfigs: scoreConfigs, into: builder, report: &report)
             }
-            report.mergeFramesRead += documents.framesDecompressed
+            report.mergeFramesRead += documents.sealedFramesDecompressed
         }
         let commit = try store.publish(builder, replacing: input, step: step)
         report.compactedSegments = 1

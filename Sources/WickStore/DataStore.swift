@@ -233,10 +233,7 @@ public final class DataStore: Sendable {
     private func lookup(through open: OpenSegments? = nil) -> KeyLookup {
         var lookup = KeyLookup(index: index, segments: events.segments, compacted: compaction.withLock { $0.segments },
                                highWaterMark: indexHighWaterMark, liveFrames: { [events] in events.liveFrames(segment: $0, after: $1) })
-        if let open {
-            open.keep(only: lookup.segments + lookup.compacted)
-            lookup.open = { open.reader($0) }
-        }
+        if let open { lookup.open = { open.reader($0) } }
         return lookup
     }
 

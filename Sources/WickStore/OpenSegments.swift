@@ -12,10 +12,9 @@ public final class OpenSegments {
         self.capacity = max(1, capacity)
     }
 
-    /// Frames its readers, open or closed since, decompressed; those of sealed segments.
-    public var framesDecompressed: Int { closed.all + readers.reduce(0) { $0 + $1.framesDecompressed } }
-    public var sealedFramesDecompressed: Int { closed.sealed + readers.reduce(0) { $0 + $1.sealedFramesDecompressed } }
-    private var closed = (all: 0, sealed: 0)
+    /// Frames of sealed segments its readers, open or closed since, decompressed.
+    public var sealedFramesDecompressed: Int { closedReadersFrames + readers.reduce(0) { $0 + $1.sealedFramesDecompressed } }
+    private var closedReadersFrames = 0
 
     /// Closes the readers of segments no longer in `segments` (retired by compaction or
     /// retention): an open descriptor would keep a deleted file's space from the disk.
@@ -56,8 +55,7 @@ public final class OpenSegments {
 
     /// Counts what a reader leaving decompressed (it closes its file once released).
     private func forget(_ reader: SegmentReader) {
-        closed.all += reader.framesDecompressed
-        closed.sealed += reader.sealedFramesDecompressed
+        closedReadersFrames += reader.sealedFramesDecompressed
     }
 }
 

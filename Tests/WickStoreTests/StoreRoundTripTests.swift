@@ -110,16 +110,16 @@ import WickTestSupport
             try await Task.sleep(nanoseconds: 5_000_000)
         }
         #expect(store.indexHighWaterMark == 1609)
-        let before = open.framesDecompressed
+        let before = open.sealedFramesDecompressed
         for trace in 0..<4 {
             #expect(try store.records(for: IndexKey(space: traceSpace, "trace-\(trace)"), through: open).compactMap(\.n)
                 == Array(trace * 8..<(trace + 1) * 8))
         }
         let frames = Set(try (0..<4).flatMap { try store.locations(for: IndexKey(space: traceSpace, "trace-\($0)")) })
-        #expect(open.framesDecompressed - before == frames.count, "each frame once, however many traces it holds")
-        let again = open.framesDecompressed
+        #expect(open.sealedFramesDecompressed - before == frames.count, "each frame once, however many traces it holds")
+        let again = open.sealedFramesDecompressed
         _ = try store.records(for: IndexKey(space: traceSpace, "trace-3"), through: open)
-        #expect(open.framesDecompressed == again, "the sealed frame is not decompressed again")
+        #expect(open.sealedFramesDecompressed == again, "the sealed frame is not decompressed again")
 
         // Every segment in turn, through two readers: each lookup still finds everything.
         for trace in stride(from: 0, to: 200, by: 9) {

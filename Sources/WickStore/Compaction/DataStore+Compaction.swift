@@ -324,8 +324,27 @@ extension DataStore {
         try index.locations(keys, in: CompactedSegments.contains)
     }
 
-    /// A reader of compacted records for one compaction (see ``CompactedRecordReader``).
-    public func compactedRecordReader() -> CompactedRecordReader {
-        CompactedRecordReader(segments: compaction.withLock { $0.segments })
+    /// The records at `locations` (from ``compactedLocations(_:)``) that carry `key`, read through
+    /// `open`: asked in location order, each frame is decompressed once however many of its
+    /// documents are wanted (a compaction merging late scores into thousands of traces).
+    public func compactedRecords(for key: IndexKey, at locations: [FrameLocation],
+                                 through open: OpenSegments) throws(StorageError) -> [StoredRecord] {
+        let segments = compaction.withLock { $0.segments }
+        var result: [StoredRecord] = []
+        for location in locations {
+            guard let segment = segments.first(where: { $0.id == location.segment }), let reader = open.reader(segment) else {
+                throw StorageError(code: .notFound, message: "no compacted segment \(location.segment)")
+            }
+            do {
+                _ = try reader.readFrame(at: location.offset) { sequence, record in
+                    if record.hasKey(key) { result.append(record.stored(sequence: sequence)) }
+                }
+            } catch let error as StorageError {
+                throw error
+            } catch {
+                throw StorageError(code: .ioError, message: "\(error)")
+            }
+        }
+        return result
     }
 }

@@ -25,9 +25,7 @@ final class SegmentReader {
     /// The frame of a sealed segment whose body is in `bodyBuffer`: read again at once, it is not
     /// decompressed again (a sealed segment's frames never change).
     private var decoded: (offset: Int64, header: FrameHeader, length: Int)?
-    /// Frames decompressed by `readFrame` (a frame found in `decoded` does not count), and those of
-    /// them read while the segment was sealed.
-    private(set) var framesDecompressed = 0
+    /// Frames of the sealed segment decompressed by `readFrame` (one found in `decoded` does not count).
     private(set) var sealedFramesDecompressed = 0
 
     init(path: String, segmentID: UInt64) throws(StorageError) {
@@ -178,7 +176,6 @@ final class SegmentReader {
             case .valid(let valid):
                 header = valid
                 length = try decompress(header, payload: frameBuffer, into: &bodyBuffer)
-                framesDecompressed += 1
                 if isSealed {
                     sealedFramesDecompressed += 1
                     decoded = (offset, header, length)
