@@ -261,7 +261,7 @@ public final class Compactor: Sendable {
                 if groupIndex[hash] == nil { groupIndex[hash] = position } else { collided.append(position) }
             }
         }
-        let builder = try store.makeCompactedSegment(replacing: input)
+        let builder = try store.makeCompactedSegment(replacing: input, wordCodedStreams: [DocumentStream.text.rawValue])
         if !carried.isEmpty { try builder.append(carried) }
         let (prices, scoreConfigs) = rules.withLock { ($0.prices, $0.scoreConfigs) }
         let keys = groups.map { TraceDocuments.traceIndexKey($0.traceID) }

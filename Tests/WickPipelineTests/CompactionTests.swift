@@ -66,6 +66,16 @@ import WickTestSupport
         #expect(steps.count == CompactionStep.allCases.count * report.compactedSegments)
         #expect(fixture.store.compactedBelow == fixture.store.events.durableSequence)
         Self.expectSame(before, try Self.loadAll(fixture, 0..<Self.traces))
+        // Frames of documents keep their text in a stream that may be word-coded (type 4,
+        // docs/format.md §3): the frame type is byte 4 of the first frame's header, after the
+        // segment's 64-byte header.
+        let compacted = try FileManager.default.contentsOfDirectory(atPath: fixture.temp.path + "/data/compacted")
+            .filter { $0.hasSuffix(".wseg") }
+        #expect(compacted.count == report.compactedSegments)
+        for name in compacted {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixture.temp.path + "/data/compacted/" + name)))
+            #expect(bytes.count > 64 + 56 && bytes[64 + 4] == 4, "\(name)")
+        }
 
         // Released once every cursor has passed them (the assembler's has).
         fixture.store.requestRetention()

@@ -106,8 +106,8 @@ import WickTestSupport
 
     /// A split frame (compacted segments): runs of payloads kept apart in their streams, put back
     /// by the reader.
-    private func splitBody(_ records: [SplitRecord]) -> (body: [UInt8], split: Bool) {
-        var builder = FrameBuilder(capacity: 1 << 20, splitsRuns: true)
+    private func splitBody(_ records: [SplitRecord], wordCoded: Set<UInt8> = []) -> (body: [UInt8], split: Bool) {
+        var builder = FrameBuilder(capacity: 1 << 20, splitsRuns: true, wordCodedStreams: wordCoded)
         builder.begin(firstSequence: 1, indexStart: 0)
         let metadata: [UInt8] = [1, UInt8(ascii: "p")]
         for record in records {
@@ -147,8 +147,9 @@ import WickTestSupport
     }
 
     private func unsplitPayloads(_ body: [UInt8], type: UInt8 = FrameHeader.typeZstdStreamRecords) -> [[UInt8]]? {
-        var out = [UInt8](repeating: 0, count: body.count)
-        guard let length = body.withUnsafeBytes({ raw in out.withUnsafeMutableBytes { FrameHeader.unsplit(raw, type: type, into: $0) } }) else {
+        var out: [UInt8] = []
+        var decoded: [UInt8] = []
+        guard let length = body.withUnsafeBytes({ FrameHeader.unsplit($0, type: type, into: &out, decoded: &decoded) }) else {
             return nil
         }
         return try? out.withUnsafeBytes { raw in
@@ -187,6 +188,38 @@ import WickTestSupport
         } > 0)
     }
 
+    @Test func wordCodedStreamsGiveBackTheirPayloads() throws {
+        var rng = SplitMix(seed: 12)
+        let words = ["the", "model", "answer", "context", "retrieval", "document", "vector", "search"]
+        var records: [SplitRecord] = []
+        for index in 0..<300 {
+            let text = (0..<40).map { _ in words[Int(rng.next() % 8)] }.joined(separator: " ")
+            let payload = Array(#"{"id":"\#(index)","input":"\#(text)","n":\#(index)}"#.utf8)
+            let textStart = 8 + String(index).utf8.count + 11
+            records.append((payload, [(6..<(6 + String(index).utf8.count), 1), (textStart..<(textStart + text.utf8.count), 0)]))
+        }
+        let (plainBody, _) = splitBody(records)
+        let (body, split) = splitBody(records, wordCoded: [0])
+        #expect(split)
+        #expect(body.count * 2 < plainBody.count, "stream 0 is word-coded")
+        #expect(unsplitPayloads(body, type: FrameHeader.typeZstdCodedRecords) == records.map(\.payload))
+        // The same bytes are not a type-3 body; a type-3 body with no stream coded reads as type 4
+        // would not (its lengths are followed by codings).
+        #expect(unsplitPayloads(body) == nil)
+        // A stream too short to code is stated as plain in a type-4 frame.
+        let (short, _) = splitBody(splitRecords, wordCoded: [0])
+        #expect(unsplitPayloads(short, type: FrameHeader.typeZstdCodedRecords) == splitRecords.map(\.payload))
+        // Damage never crashes or reads out of bounds.
+        for length in stride(from: 0, to: body.count, by: 7) {
+            #expect(unsplitPayloads(Array(body[..<length]), type: FrameHeader.typeZstdCodedRecords) == nil)
+        }
+        for _ in 0..<1000 {
+            var damaged = body
+            damaged[Int(rng.next() % UInt64(body.count))] ^= UInt8(1 + rng.next() % 255)
+            _ = unsplitPayloads(damaged, type: FrameHeader.typeZstdCodedRecords)
+        }
+    }
+
     @Test func typeTwoFramesStillRead() {
         let records = splitRecords.map { record in (record.payload, record.runs.map { ($0.range, UInt8(0)) }) }
         let body = typeTwoBody(records)
@@ -219,8 +252,9 @@ import WickTestSupport
     }
 
     /// Compacted segment files as Wick wrote them (the fuzzer's seeds: format version 2 with type-2
-    /// frames, and version 3 with type-3 frames) read back as their documents.
-    @Test(arguments: [("compacted-split.wseg", 2), ("compacted-streams.wseg", 3)])
+    /// frames, version 3 with type-3 frames, and version 4 with type-4 frames whose text stream is
+    /// word-coded) read back as their documents.
+    @Test(arguments: [("compacted-split.wseg", 2), ("compacted-streams.wseg", 3), ("compacted-coded.wseg", 4)])
     func compactedSegmentFilesRead(_ name: String, _ version: Int) throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -239,12 +273,12 @@ import WickTestSupport
         #expect(documents >= 4)
     }
 
-    @Test func compactedSegmentsAreVersionThreeAndOthersVersionOne() {
-        #expect(SegmentHeader.version(for: .compacted) == 3)
+    @Test func compactedSegmentsAreVersionFourAndOthersVersionOne() {
+        #expect(SegmentHeader.version(for: .compacted) == 4)
         #expect(SegmentHeader.version(for: .raw) == 1 && SegmentHeader.version(for: .reject) == 1)
         var header = SegmentHeader(kind: .compacted, segmentID: 1 << 63, createdAt: 0, firstSequence: 0)
-        header.version = 4
-        #expect(header.encoded().withUnsafeBytes { SegmentHeader.decode($0) } == .failure(.unsupportedVersion(4)))
+        header.version = 5
+        #expect(header.encoded().withUnsafeBytes { SegmentHeader.decode($0) } == .failure(.unsupportedVersion(5)))
     }
 
     @Test func footerRoundTripAndTrailer() {

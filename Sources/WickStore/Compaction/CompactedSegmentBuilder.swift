@@ -21,7 +21,7 @@ public final class CompactedSegmentBuilder {
     private var metadata: [UInt8] = []
 
     init(directory: DataDirectory, id: UInt64, covered: Range<UInt64>, createdAt: Int64, frameBytes: Int,
-         compressionLevel: Int32) throws(StorageError) {
+         compressionLevel: Int32, wordCodedStreams: Set<UInt8>) throws(StorageError) {
         self.id = id
         self.covered = covered
         self.frameBytes = frameBytes
@@ -30,7 +30,7 @@ public final class CompactedSegmentBuilder {
         segment = try ActiveSegment.create(directory: directory.compactedStagingDirectory, id: id, kind: .compacted,
                                            firstSequence: covered.lowerBound, createdAt: createdAt,
                                            coveredEnd: covered.upperBound, faults: nil)
-        frame = FrameBuilder(capacity: frameBytes, splitsRuns: true)
+        frame = FrameBuilder(capacity: frameBytes, splitsRuns: true, wordCodedStreams: wordCodedStreams)
         compressor = ZstdCompressor(level: compressionLevel, frames: .compacted)
         nextSequence = covered.lowerBound
     }

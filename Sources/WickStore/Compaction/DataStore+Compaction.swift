@@ -112,8 +112,10 @@ extension DataStore {
         }
     }
 
-    /// A builder for the segment that will replace `input`.
-    public func makeCompactedSegment(replacing input: CompactionInput) throws(StorageError) -> CompactedSegmentBuilder {
+    /// A builder for the segment that will replace `input`. The streams named in `wordCodedStreams`
+    /// hold text: each frame writes them word-coded where that makes them smaller (`WordCodes`).
+    public func makeCompactedSegment(replacing input: CompactionInput,
+                                     wordCodedStreams: Set<UInt8> = []) throws(StorageError) -> CompactedSegmentBuilder {
         let id = compaction.withLock { state -> UInt64 in
             defer { state.nextID += 1 }
             return state.nextID
@@ -121,7 +123,8 @@ extension DataStore {
         return try CompactedSegmentBuilder(directory: directory, id: id, covered: input.covered,
                                            createdAt: configuration.log.clock.microseconds(),
                                            frameBytes: configuration.compactionFrameBytes,
-                                           compressionLevel: configuration.compactionCompressionLevel)
+                                           compressionLevel: configuration.compactionCompressionLevel,
+                                           wordCodedStreams: wordCodedStreams)
     }
 
     public struct CompactionCommit: Sendable {

@@ -2,12 +2,13 @@
 struct SegmentHeader: Equatable, Sendable {
     static let magic: [UInt8] = Array("WICKSEG\0".utf8)
     static let size = 64
-    /// The newest version this build reads. Version 2 adds split frames (type 2) and version 3
-    /// frames split into streams (type 3), which only compacted segments hold; raw and dead-letter
-    /// segments are still written as version 1, so that a build that reads only version 1 reads them.
-    static let formatVersion: UInt16 = 3
+    /// The newest version this build reads. Version 2 adds split frames (type 2), version 3 frames
+    /// split into streams (type 3) and version 4 streams that may be word-coded (type 4), which only
+    /// compacted segments hold; raw and dead-letter segments are still written as version 1, so that
+    /// a build that reads only version 1 reads them.
+    static let formatVersion: UInt16 = 4
     /// What a segment of `kind` is written as.
-    static func version(for kind: SegmentKind) -> UInt16 { kind == .compacted ? 3 : 1 }
+    static func version(for kind: SegmentKind) -> UInt16 { kind == .compacted ? 4 : 1 }
 
     var version: UInt16 = 1
     var kind: SegmentKind

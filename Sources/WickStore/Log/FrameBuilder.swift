@@ -30,9 +30,16 @@ struct FrameBuilder {
     private var streamCount = 0
     /// Some payload holds a zero byte (the split frame's marker): the frame is written plain.
     private var holdsZero = false
+    /// Streams written word-coded where that makes them smaller (`WordCodes`; a type-4 frame). Empty:
+    /// type-3 frames.
+    let wordCodedStreams: Set<UInt8>
+    private var wordCoded: [UInt8] = []
+    private var wordScratch = WordCodes.Scratch()
 
-    init(capacity: Int, splitsRuns: Bool = false) {
+    init(capacity: Int, splitsRuns: Bool = false, wordCodedStreams: Set<UInt8> = []) {
+        precondition(splitsRuns || wordCodedStreams.isEmpty, "word-coded streams in a frame that does not split runs")
         self.splitsRuns = splitsRuns
+        self.wordCodedStreams = wordCodedStreams
         headers.reserveCapacity(capacity / 8)
         payloads.reserveCapacity(capacity + 4096)
         body.reserveCapacity(capacity + 4096)
@@ -41,7 +48,7 @@ struct FrameBuilder {
     var isEmpty: Bool { recordCount == 0 }
     /// The frame body's size so far (what `frameBytes` limits).
     var byteCount: Int {
-        4 + headers.count + payloads.count + (runs.isEmpty ? 0 : 9 + 4 * streamCount + 3 * runs.count)
+        4 + headers.count + payloads.count + (runs.isEmpty ? 0 : 9 + 5 * streamCount + 3 * runs.count)
     }
 
     /// The body size after adding `record`.
@@ -102,7 +109,8 @@ struct FrameBuilder {
     /// has instead of the payloads the length of what is left of them, what is left (a zero byte
     /// where each run was), the number of runs and the stream of each, the number of streams and
     /// the length of each, then each stream: its runs, each followed by a zero byte
-    /// (docs/format.md §3).
+    /// (docs/format.md §3). A type-4 frame states after the lengths whether each stream is
+    /// word-coded, and the streams named in `wordCodedStreams` are where that makes them smaller.
     mutating func assembleBody() {
         body.removeAll(keepingCapacity: true)
         body.appendLE(UInt32(headers.count))
@@ -127,11 +135,24 @@ struct FrameBuilder {
             body.append(UInt8(streamCount))
             let lengthsAt = body.count
             for _ in 0..<streamCount { body.appendLE(UInt32(0)) }
+            let codingsAt = body.count
+            if !wordCodedStreams.isEmpty { body.append(contentsOf: repeatElement(0, count: streamCount)) }
             for stream in 0..<streamCount {
                 let start = body.count
                 for (run, tag) in zip(runs, runStreams) where Int(tag) == stream {
                     body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[run]))
                     body.append(0)
+                }
+                if wordCodedStreams.contains(UInt8(stream)) {
+                    wordCoded.removeAll(keepingCapacity: true)
+                    let coded = body.withUnsafeBytes { written in
+                        WordCodes.encode(UnsafeRawBufferPointer(rebasing: written[start...]), into: &wordCoded, scratch: &wordScratch)
+                    }
+                    if coded {
+                        body.removeSubrange(start...)
+                        body.append(contentsOf: wordCoded)
+                        body[codingsAt + stream] = 1
+                    }
                 }
                 body.storeLE(UInt32(body.count - start), at: lengthsAt + 4 * stream)
             }
@@ -170,7 +191,8 @@ struct FrameBuilder {
             }
         }
         let split = isSplit
-        let header = FrameHeader(type: split ? FrameHeader.typeZstdStreamRecords : FrameHeader.typeZstdRecords,
+        let splitType = wordCodedStreams.isEmpty ? FrameHeader.typeZstdStreamRecords : FrameHeader.typeZstdCodedRecords
+        let header = FrameHeader(type: split ? splitType : FrameHeader.typeZstdRecords,
                                  recordCount: recordCount, uncompressedLength: UInt32(body.count),
                                  payloadLength: UInt32(length), firstSequence: firstSequence,
                                  minReceiveTime: minReceiveTime, maxReceiveTime: maxReceiveTime)

@@ -22,6 +22,8 @@ final class SegmentReader {
     private var bodyBuffer: [UInt8] = []
     /// A split frame's body before it is put back together.
     private var splitBuffer: [UInt8] = []
+    /// A type-4 frame's word-coded streams, decoded.
+    private var decodedStreams: [UInt8] = []
     /// The frame of a sealed segment whose body is in `bodyBuffer`: read again at once, it is not
     /// decompressed again (a sealed segment's frames never change).
     private var decoded: (offset: Int64, header: FrameHeader, length: Int)?
@@ -156,7 +158,8 @@ final class SegmentReader {
         }
         guard split else { return count }
         let length = splitBuffer.withUnsafeBytes { parts in
-            body.withUnsafeMutableBytes { FrameHeader.unsplit(UnsafeRawBufferPointer(rebasing: parts[0..<count]), type: header.type, into: $0) }
+            FrameHeader.unsplit(UnsafeRawBufferPointer(rebasing: parts[0..<count]), type: header.type, into: &body,
+                                decoded: &decodedStreams)
         }
         guard let length else {
             throw StorageError(code: .corruptSegment, message: "split frame at \(path) does not account for its parts")
