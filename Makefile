@@ -10,7 +10,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libzstd-dev liblmdb-dev lmdb-utils zlib1g-dev libssl-dev openssl ca-certificates pkg-config zstd python3 python3-venv systemd
 FUZZ_SECONDS ?= 20
 
-.PHONY: deps venvs build release run test test-only fuzz-build fuzz-run fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact bench-merge bench-replay bench-replay-tls bench-http bench-otlp clean
+.PHONY: deps venvs build release run test test-only fuzz-build fuzz-run fuzz-smoke fuzz bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact bench-compact-text bench-merge bench-replay bench-replay-tls bench-http bench-otlp clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -75,7 +75,7 @@ fuzz-smoke: fuzz-build fuzz-run
 fuzz: fuzz-build
 	$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=600
 
-bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact bench-merge bench-replay bench-replay-tls bench-http bench-otlp: deps
+bench-json bench-store bench-ingest bench-udp bench-fold bench-lag bench-lookup bench-compact bench-compact-text bench-merge bench-replay bench-replay-tls bench-http bench-otlp: deps
 	scripts/bench $(@:bench-%=%)
 
 clean:

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import WickStore
@@ -52,6 +53,10 @@ import WickTestSupport
                         $0 | (WordCodes.isLetter($1.element) ? 0 : UInt64(0x80) << (8 * UInt64($1.offset)))
                     }
                     if WordCodes.nonLetters(word) != expected { mismatches += 1 }
+                    // The first byte that stops a run of plain bytes: a letter, a control byte or one above 0x7F.
+                    let stop = lanes.firstIndex { WordCodes.isLetter($0) || $0 < 0x20 || $0 > 0x7F }
+                    let stops = WordCodes.stopsPlainRun(word)
+                    if (stops == 0 ? nil : stops.trailingZeroBitCount / 8) != stop { mismatches += 1 }
                 }
             }
         }
@@ -65,6 +70,23 @@ import WickTestSupport
         #expect(decode(coded) == input)
         // A word of this vocabulary averages 6.9 bytes with its space; coded, it is one.
         #expect(coded.count * 3 < input.count)
+    }
+
+    @Test func sourceCodeComesBack() throws {
+        // Real text with indentation, punctuation and digits between its words: this repository's
+        // store sources, each file at a different offset so that words meet every 8-byte boundary,
+        // behind prompts that make the stream pass the trial.
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/WickStore")
+        var input = textStream(bytes: WordCodes.trialBytes + 100, seed: 13)
+        for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
+        where file.pathExtension == "swift" {
+            input += [UInt8](repeating: UInt8(ascii: " "), count: input.count % 7) + (try [UInt8](Data(contentsOf: file))) + [0]
+        }
+        #expect(input.count > 100_000)
+        let coded = try #require(encode(input))
+        #expect(decode(coded) == input)
+        #expect(coded.count < input.count * 15 / 16)
     }
 
     @Test func codeBytesThatAppearAfterTheSampleAreEscaped() throws {
@@ -85,6 +107,15 @@ import WickTestSupport
         #expect(encode(noise) == nil)
         // Too short to repay a table.
         #expect(encode(Array("the model the model the model".utf8)) == nil)
+        // A start whose words are mostly each used once codes to more than two thirds of its bytes:
+        // the stream is left as it is, however well the rest would code.
+        var unique: [UInt8] = []
+        while unique.count < WordCodes.sampleBytes {
+            let word = (0..<8).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 26) }
+            unique += [UInt8(ascii: " ")] + word + Array(" the".utf8)
+        }
+        #expect(encode(unique + textStream(bytes: 400_000, seed: 12)) == nil)
+        #expect(encode(textStream(bytes: 400_000, seed: 12)) != nil)
         // No byte is left for a code.
         var every: [UInt8] = []
         for _ in 0..<200 { every += (1...255).map { UInt8($0) } + Array(" the model".utf8) }

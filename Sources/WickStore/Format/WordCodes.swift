@@ -17,6 +17,8 @@ import Glibc
 enum WordCodes {
     /// The stream's start from which the table is chosen.
     static let sampleBytes = 64 * 1024
+    /// The stream's start whose coding decides whether the rest is coded.
+    static let trialBytes = 16 * 1024
     /// Longest word worth an entry: longer ones are rare, and zstd matches them well.
     static let maxWordLength = 16
 
@@ -24,7 +26,9 @@ enum WordCodes {
     struct Scratch {
         fileprivate var output: [UInt8] = []
         fileprivate var counts = [WordCount](repeating: WordCount(), count: countSlots)
-        fileprivate var lookup = [Entry](repeating: Entry(), count: lookupSlots)
+        /// Keys and codes of the table's words, apart, so that the keys probed take 8 KiB of cache.
+        fileprivate var lookupKeys = [Key](repeating: Key(), count: lookupSlots)
+        fileprivate var lookupCodes = [UInt8](repeating: 0, count: lookupSlots)
     }
 
     /// A word's bytes, up to 16, as two little-endian integers with the bytes past its end zero.
@@ -44,13 +48,8 @@ enum WordCodes {
         var count: UInt32 = 0
     }
 
-    fileprivate struct Entry {
-        var key = Key()
-        var code: UInt8 = 0
-    }
-
     private static let countSlots = 4096
-    private static let lookupSlots = 1024
+    private static let lookupSlots = 512
 
     /// Whether `byte` is an ASCII letter (branch-free: letters are 0x41–0x5A and 0x61–0x7A).
     @inline(__always)
@@ -94,6 +93,16 @@ enum WordCodes {
         return end
     }
 
+    /// The high bit of the first byte of `word` that is a letter, a control byte or above 0x7F (any
+    /// byte that may be a code), and maybe of bytes after it; zero when there is none.
+    @inline(__always)
+    static func stopsPlainRun(_ word: UInt64) -> UInt64 {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        // Below 0x20: the subtraction borrows only out of such a byte, so the lowest one flagged is one.
+        let control = (word &- 0x2020_2020_2020_2020) & ~word & high
+        return (~nonLetters(word) & high) | (word & high) | control
+    }
+
     /// The high bit of each byte of `word` that is not an ASCII letter.
     @inline(__always)
     static func nonLetters(_ word: UInt64) -> UInt64 {
@@ -105,22 +114,56 @@ enum WordCodes {
         return ~letters & high
     }
 
-    /// Appends the coded form of `input` to `output` when it is at least a sixteenth smaller than
-    /// `input`; otherwise appends nothing and returns false.
+    /// Appends the coded form of `input` to `output` when it is worth it; otherwise appends nothing
+    /// and returns false. It is worth it when a table chosen from the first `trialBytes` codes them
+    /// to two thirds of their bytes or less, and the whole, with a table chosen from the first
+    /// `sampleBytes`, to fifteen sixteenths or less. English prose codes to about 0.55–0.6 in the
+    /// trial and compresses 8% smaller for it; source code to about 0.7, where zstd gains 2–3% from
+    /// the codes for a sixth more time (BENCHMARKS.md, `bench compact-text`).
     static func encode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], scratch: inout Scratch) -> Bool {
         guard input.count >= 256, input.count < Int(Int32.max), let base = input.baseAddress else { return false }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
-        let sampleCount = min(input.count, sampleBytes)
-
-        // Count the sample's words and note which other bytes it uses.
         var used = [Bool](repeating: false, count: 256)
         var distinct = 0
         scratch.counts.withUnsafeMutableBufferPointer { counts in
             for slot in counts.indices { counts[slot].count = 0 }
+        }
+        let trialCount = min(input.count, trialBytes)
+        countWords(bytes, 0..<trialCount, counts: &scratch.counts, used: &used, distinct: &distinct)
+        guard var table = chooseTable(bytes, used: used, scratch: &scratch) else { return false }
+        if scratch.output.count < input.count + 16 { scratch.output = [UInt8](repeating: 0, count: input.count + 16) }
+        guard code(bytes, count: trialCount, table: table, limit: trialCount * 2 / 3, scratch: &scratch) != nil else { return false }
+        if input.count > trialCount {
+            countWords(bytes, trialCount..<min(input.count, sampleBytes), counts: &scratch.counts, used: &used, distinct: &distinct)
+            guard let chosen = chooseTable(bytes, used: used, scratch: &scratch) else { return false }
+            table = chosen
+        }
+        let tableStart = output.count
+        output.append(table.escape)
+        output.append(UInt8(table.words.count))
+        for word in table.words {
+            output.append(word.code)
+            output.append(UInt8(word.bytes.count))
+            output.append(contentsOf: UnsafeRawBufferPointer(start: bytes + word.bytes.lowerBound, count: word.bytes.count))
+        }
+        output.appendLE(UInt32(input.count))
+        let limit = input.count - input.count / 16 - (output.count - tableStart)
+        guard let written = code(bytes, count: input.count, table: table, limit: limit, scratch: &scratch) else {
+            output.removeSubrange(tableStart...)
+            return false
+        }
+        output.append(contentsOf: scratch.output[0..<written])
+        return true
+    }
+
+    /// Counts the words of `bytes[range]` and notes which other bytes it uses.
+    private static func countWords(_ bytes: UnsafePointer<UInt8>, _ range: Range<Int>, counts: inout [WordCount],
+                                   used: inout [Bool], distinct: inout Int) {
+        counts.withUnsafeMutableBufferPointer { counts in
             let shift = UInt64(64 - countSlots.trailingZeroBitCount)
-            var index = 0
-            while index < sampleCount {
-                guard let end = wordEnd(bytes, index, sampleCount) else {
+            var index = range.lowerBound
+            while index < range.upperBound {
+                guard let end = wordEnd(bytes, index, range.upperBound) else {
                     used[Int(bytes[index])] = true
                     index += 1
                     continue
@@ -128,7 +171,7 @@ enum WordCodes {
                 let length = end - index
                 defer { index = end }
                 guard length >= 2, length <= maxWordLength else { continue }
-                let key = key(bytes, index, length, sampleCount)
+                let key = key(bytes, index, length, range.upperBound)
                 var slot = Int(truncatingIfNeeded: key.hash >> shift)
                 while counts[slot].count != 0 && counts[slot].key != key { slot = (slot + 1) & (countSlots - 1) }
                 if counts[slot].count != 0 {
@@ -141,92 +184,130 @@ enum WordCodes {
                 }
             }
         }
+    }
 
-        // Codes: bytes the sample does not use, never zero (the streams' separator), a letter or a space.
+    private struct WordTable {
+        var escape: UInt8
+        var words: [(code: UInt8, bytes: Range<Int>)]
+        var isCode: [Bool]
+    }
+
+    /// The words counted that save most, each with a code, and the lookup from a word's key to its
+    /// code in `scratch`; nil when no word saves anything or no byte is free for a code.
+    private static func chooseTable(_ bytes: UnsafePointer<UInt8>, used: [Bool], scratch: inout Scratch) -> WordTable? {
+        // Codes: control bytes and bytes above 0x7F that the sample does not use, never zero (the
+        // streams' separator). Text in JSON holds no control byte, and ASCII text no byte above
+        // 0x7F; printable ASCII is left alone, so a run of it needs no check for codes.
         var codes: [UInt8] = []
-        for byte in 1...255 where !used[byte] && !isLetter(UInt8(byte)) && byte != 0x20 { codes.append(UInt8(byte)) }
-        guard codes.count >= 2 else { return false }
+        for byte in 1...255 where !used[byte] && (byte < 0x20 || byte > 0x7F) { codes.append(UInt8(byte)) }
+        guard codes.count >= 2 else { return nil }
         let escape = codes.removeFirst()
-
-        // The entries that save most: each occurrence saves length - 1 bytes; the entry costs length + 2.
+        // Each occurrence saves length - 1 bytes; the entry costs length + 2.
         var candidates: [(saving: Int, slot: Int)] = []
         for (slot, entry) in scratch.counts.enumerated() where entry.count > 0 {
             let saving = Int(entry.count) * (Int(entry.length) - 1) - (Int(entry.length) + 2)
             if saving > 0 { candidates.append((saving, slot)) }
         }
-        guard !candidates.isEmpty else { return false }
+        guard !candidates.isEmpty else { return nil }
         candidates.sort { $0.saving > $1.saving }
-        let chosen = candidates.prefix(codes.count)
-
-        // The table, and a lookup from a word's key to its code.
-        let tableStart = output.count
-        output.append(escape)
-        output.append(UInt8(chosen.count))
-        let lookupShift = UInt64(64 - lookupSlots.trailingZeroBitCount)
-        for slot in scratch.lookup.indices { scratch.lookup[slot].key.low = 0 }
-        var isCode = [Bool](repeating: false, count: 256)
-        isCode[Int(escape)] = true
-        for (index, candidate) in chosen.enumerated() {
+        var table = WordTable(escape: escape, words: [], isCode: [Bool](repeating: false, count: 256))
+        table.isCode[Int(escape)] = true
+        let shift = UInt64(64 - lookupSlots.trailingZeroBitCount)
+        for slot in scratch.lookupKeys.indices { scratch.lookupKeys[slot].low = 0 }
+        for (code, candidate) in zip(codes, candidates) {
             let entry = scratch.counts[candidate.slot]
-            output.append(codes[index])
-            output.append(entry.length)
-            output.append(contentsOf: UnsafeRawBufferPointer(start: bytes + Int(entry.start), count: Int(entry.length)))
-            var slot = Int(truncatingIfNeeded: entry.key.hash >> lookupShift)
-            while scratch.lookup[slot].key.low != 0 { slot = (slot + 1) & (lookupSlots - 1) }
-            scratch.lookup[slot] = Entry(key: entry.key, code: codes[index])
-            isCode[Int(codes[index])] = true
+            table.words.append((code, Int(entry.start)..<(Int(entry.start) + Int(entry.length))))
+            table.isCode[Int(code)] = true
+            var slot = Int(truncatingIfNeeded: entry.key.hash >> shift)
+            while scratch.lookupKeys[slot].low != 0 { slot = (slot + 1) & (lookupSlots - 1) }
+            scratch.lookupKeys[slot] = entry.key
+            scratch.lookupCodes[slot] = code
         }
-        output.appendLE(UInt32(input.count))
+        return table
+    }
 
-        // The body, given up as soon as it is not a sixteenth smaller than the input.
-        let limit = input.count - input.count / 16 - (output.count - tableStart)
-        if scratch.output.count < limit + 2 { scratch.output = [UInt8](repeating: 0, count: limit + 2) }
-        var written = 0
-        let complete = scratch.output.withUnsafeMutableBufferPointer { out in
-            scratch.lookup.withUnsafeBufferPointer { lookup in
-                isCode.withUnsafeBufferPointer { isCode in
-                    let count = input.count
-                    var index = 0
-                    while index < count {
-                        guard let end = wordEnd(bytes, index, count) else {
-                            guard written + 2 <= limit else { return false }
-                            let byte = bytes[index]
-                            if isCode[Int(byte)] {
-                                out[written] = escape
-                                written += 1
-                            }
-                            out[written] = byte
-                            written += 1
-                            index += 1
-                            continue
-                        }
-                        let length = end - index
-                        guard written + length <= limit else { return false }
-                        defer { index = end }
-                        if length >= 2, length <= maxWordLength {
-                            let key = key(bytes, index, length, count)
-                            var slot = Int(truncatingIfNeeded: key.hash >> lookupShift)
-                            while lookup[slot].key.low != 0 && lookup[slot].key != key { slot = (slot + 1) & (lookupSlots - 1) }
-                            if lookup[slot].key.low != 0 {
-                                out[written] = lookup[slot].code
-                                written += 1
-                                continue
-                            }
-                        }
-                        // Letters and spaces are never codes.
-                        (out.baseAddress! + written).update(from: bytes + index, count: length)
-                        written += length
+    /// Codes the first `count` bytes with `table` into `scratch.output` (which holds `count` + 16);
+    /// the bytes written, or nil once that would be more than `limit`.
+    private static func code(_ bytes: UnsafePointer<UInt8>, count: Int, table: WordTable, limit: Int, scratch: inout Scratch) -> Int? {
+        guard limit > 0 else { return nil }
+        return scratch.output.withUnsafeMutableBufferPointer { out in
+            scratch.lookupKeys.withUnsafeBufferPointer { keys in
+                scratch.lookupCodes.withUnsafeBufferPointer { codes in
+                    table.isCode.withUnsafeBufferPointer { isCode in
+                        codeBody(bytes, count: count, keys: keys, codes: codes, isCode: isCode, escape: table.escape,
+                                 into: out.baseAddress!, limit: limit)
                     }
-                    return true
                 }
             }
         }
-        guard complete else {
-            output.removeSubrange(tableStart...)
-            return false
+    }
+
+    /// Writes `bytes` coded with the table (`keys` and `codes`, by the key's hash) to `out`, which
+    /// has room for `limit` bytes and 16 more; the bytes written, or nil once that would be more.
+    @inline(__always)
+    private static func codeBody(_ bytes: UnsafePointer<UInt8>, count: Int, keys: UnsafeBufferPointer<Key>,
+                                 codes: UnsafeBufferPointer<UInt8>, isCode: UnsafeBufferPointer<Bool>, escape: UInt8,
+                                 into out: UnsafeMutablePointer<UInt8>, limit: Int) -> Int? {
+        let shift = UInt64(64 - lookupSlots.trailingZeroBitCount)
+        var written = 0
+        var index = 0
+        while index < count {
+            guard let end = wordEnd(bytes, index, count) else {
+                guard written + 2 <= limit else { return nil }
+                let byte = bytes[index]
+                if isCode[Int(byte)] {
+                    out[written] = escape
+                    written += 1
+                }
+                out[written] = byte
+                written += 1
+                index += 1
+                // Then the bytes up to the next letter or the next byte that may be a code,
+                // eight at a time (punctuation, digits, indentation), each eight stored whole
+                // and the position moved on by as many as belong.
+                while index + 8 <= count {
+                    let chunk = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+                    let stops = stopsPlainRun(UInt64(littleEndian: chunk))
+                    var plain = stops == 0 ? 8 : stops.trailingZeroBitCount / 8
+                    // A space before a letter belongs to the word.
+                    if plain > 0, bytes[index + plain - 1] == 0x20, index + plain < count, isLetter(bytes[index + plain]) {
+                        plain -= 1
+                    }
+                    guard plain > 0 else { break }
+                    guard written + plain <= limit else { return nil }
+                    UnsafeMutableRawPointer(out + written).storeBytes(of: chunk, as: UInt64.self)
+                    written += plain
+                    index += plain
+                    if plain < 8 { break }
+                }
+                continue
+            }
+            let length = end - index
+            guard written + length <= limit else { return nil }
+            defer { index = end }
+            if length >= 2, length <= maxWordLength {
+                let key = key(bytes, index, length, count)
+                var slot = Int(truncatingIfNeeded: key.hash >> shift)
+                while keys[slot].low != 0 && keys[slot] != key { slot = (slot + 1) & (lookupSlots - 1) }
+                if keys[slot].low != 0 {
+                    out[written] = codes[slot]
+                    written += 1
+                    continue
+                }
+            }
+            // Letters and spaces are never codes. A word of up to 16 bytes is stored as two
+            // eights (the output has room past its limit for what is stored beyond).
+            if length <= 16 && index + 16 <= count {
+                let raw = UnsafeRawPointer(bytes + index)
+                let target = UnsafeMutableRawPointer(out + written)
+                target.storeBytes(of: raw.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                target.storeBytes(of: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            } else {
+                (out + written).update(from: bytes + index, count: length)
+            }
+            written += length
         }
-        output.append(contentsOf: scratch.output[0..<written])
-        return true
+        return written
     }
 
     /// The length `coded` decodes to, with its table checked; nil when it is not a well-formed coded
