@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WickDaemon
 import WickModel
+import WickPipeline
 import WickReplay
 import WickStore
 import WickTestSupport
@@ -52,7 +53,8 @@ import WickTestSupport
     @Test func flagsBeatEnvironmentBeatsFileBeatsDefaults() async throws {
         let temp = TemporaryDirectory("wcf")
         let file = temp.file("wick.yaml")
-        try "storage:\n  fsync: never\n  fsync-interval-ms: 7\ningest:\n  max-depth: 10\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "storage:\n  fsync: never\n  fsync-interval-ms: 7\ningest:\n  max-depth: 10\ncompaction:\n  word-codes: false\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
         let configuration = try await WickConfiguration.load(
             file: file,
             flags: ["storage.fsync": "always"],
@@ -60,6 +62,7 @@ import WickTestSupport
         #expect(configuration.fsync == .always)            // flag
         #expect(configuration.fsyncIntervalMilliseconds == 9)  // environment over file
         #expect(configuration.maxDepth == 10)               // file over default
+        #expect(configuration.compactor.wordCodes == false)  // file over default
         #expect(configuration.segmentMaxBytes == 128 << 20) // default
         #expect(configuration.dataDirectory == temp.path)
     }

@@ -89,6 +89,27 @@ import WickTestSupport
         #expect(try compactor.compactReady().segments == 0)
     }
 
+    /// With word coding off, frames of documents are type 3 (no stream word-coded) and read the same.
+    @Test func wordCodesCanBeTurnedOff() async throws {
+        let fixture = try PipelineFixture(settleMilliseconds: 40, segmentAgeMilliseconds: 120)
+        defer { fixture.stop() }
+        try await Self.fill(fixture)
+        let before = try Self.loadAll(fixture, 0..<Self.traces)
+        var configuration = Compactor.Configuration()
+        configuration.wordCodes = false
+        let report = try Compactor(store: fixture.store, configuration: configuration, prices: .defaults, logger: quietLogger)
+            .compactReady()
+        #expect(report.documents == Self.traces)
+        Self.expectSame(before, try Self.loadAll(fixture, 0..<Self.traces))
+        let directory = fixture.temp.path + "/data/compacted/"
+        let compacted = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".wseg") }
+        #expect(compacted.count == report.compactedSegments)
+        for name in compacted {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + name)))
+            #expect(bytes.count > 64 + 56 && bytes[64 + 4] == 3, "\(name)")
+        }
+    }
+
     /// Inputs are bounded by frames, not segments: one frame at a time, traces that span frames are
     /// merged from one compacted segment into the next, and a raw segment goes once all of it is done.
     @Test func inputsOfOneFrameEachStillReadTheSame() async throws {

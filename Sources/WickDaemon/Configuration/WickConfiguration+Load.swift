@@ -26,7 +26,7 @@ extension WickConfiguration {
         "storage.disk-full-retry-ms", "storage.index-initial-map-bytes",
         "assembler.settle-ms", "assembler.max-open-bytes", "assembler.commit-ms",
         "prices.files", "prices.defaults", "scores.configs-file",
-        "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level",
+        "compaction.enabled", "compaction.interval-ms", "compaction.max-input-bytes", "compaction.compression-level", "compaction.word-codes",
         "replay.sinks",
         "replay.url", "replay.name", "replay.public-key", "replay.secret-key", "replay.ca-file", "replay.batch-events", "replay.batch-bytes",
         "replay.gzip", "replay.concurrency", "replay.backoff-initial-ms", "replay.backoff-max-ms",
@@ -129,6 +129,7 @@ extension WickConfiguration {
         compactionIntervalMilliseconds = try reader.int64("compaction.interval-ms", compactionIntervalMilliseconds, 1...86_400_000)
         compactionMaxInputBytes = try reader.int("compaction.max-input-bytes", compactionMaxInputBytes, (1 << 20)...(4 << 30))
         compactionCompressionLevel = Int32(try reader.int("compaction.compression-level", Int(compactionCompressionLevel), -7...19))
+        compactionWordCodes = try reader.choice("compaction.word-codes", compactionWordCodes ? "true" : "false", ["true", "false"]) == "true"
         sinks = try reader.sinks()
         retentionMaxBytes = try reader.int64("retention.max-bytes", retentionMaxBytes, 0...(1 << 60))
         retentionMaxAgeMilliseconds = try reader.int64("retention.max-age-ms", retentionMaxAgeMilliseconds, 0...(100 * 365 * 86_400_000))

@@ -78,11 +78,13 @@ public struct WickConfiguration: Sendable, Equatable {
     public var compactionIntervalMilliseconds: Int64 = 60_000
     public var compactionMaxInputBytes: Int = 64 << 20
     public var compactionCompressionLevel: Int32 = 3
+    public var compactionWordCodes = true
 
     public var compactor: Compactor.Configuration {
         var compactor = Compactor.Configuration()
         compactor.intervalMilliseconds = compactionIntervalMilliseconds
         compactor.maxInputBytes = UInt64(compactionMaxInputBytes)
+        compactor.wordCodes = compactionWordCodes
         return compactor
     }
 
