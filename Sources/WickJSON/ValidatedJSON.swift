@@ -40,6 +40,53 @@ public enum ValidatedJSON: Sendable {
         }
     }
 
+    /// Calls `body` with each member of `object`, as ``forEachMember(of:in:_:)`` does; a member whose
+    /// key `descend` picks and whose value is an object has its own members given to `inner` first,
+    /// in the same pass. What it saves is a walk: an object given whole has been skipped to find its
+    /// end, and walking its members then reads its bytes again (an event's body, most of its bytes).
+    public static func forEachMember(of object: JSONField, in buffer: UnsafeRawBufferPointer,
+                                     descendingInto descend: (_ key: JSONField) -> Bool,
+                                     inner: (_ key: JSONField, _ value: JSONField) -> Void,
+                                     _ body: (_ key: JSONField, _ value: JSONField) -> Void) {
+        precondition(object.kind == .object, "forEachMember needs an object field")
+        let base = buffer.baseAddress!
+        var builder = ValueBuilder(base: base, end: base + object.range.upperBound)
+        builder.p = base + object.range.lowerBound + 1
+        while true {
+            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+            if builder.byte == UInt8(ascii: "}") { return }
+            if builder.byte == UInt8(ascii: ",") {
+                builder.p += 1
+                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+            }
+            let key = field(&builder)
+            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+            builder.p += 1  // the colon
+            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+            guard builder.byte == UInt8(ascii: "{"), descend(key) else {
+                body(key, field(&builder))
+                continue
+            }
+            let start = builder.p - base
+            builder.p += 1
+            while true {
+                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+                if builder.byte == UInt8(ascii: "}") { break }
+                if builder.byte == UInt8(ascii: ",") {
+                    builder.p += 1
+                    JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+                }
+                let innerKey = field(&builder)
+                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+                builder.p += 1
+                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+                inner(innerKey, field(&builder))
+            }
+            builder.p += 1
+            body(key, JSONField(kind: .object, range: start..<(builder.p - base)))
+        }
+    }
+
     /// Calls `body` with each element of `array` (an array field of `buffer`).
     public static func forEachElement<E: Error>(of array: JSONField, in buffer: UnsafeRawBufferPointer,
                                                 _ body: (JSONField) throws(E) -> Void) throws(E) {

@@ -251,6 +251,33 @@ import WickTestSupport
         #expect(generation["@cost"] != nil)
     }
 
+    /// However an envelope is written (the body before the type, keys given twice, where the last
+    /// counts, whitespace, other keys holding objects) the direct writer reads the event the fold
+    /// reads: the body is read for the type the envelope ends with.
+    @Test func theDirectWriterReadsEnvelopesAsTheFoldDoes() throws {
+        let records = Self.lines([
+            #"{"body":{"id":"t1","name":"body first"},"timestamp":"2026-01-01T00:00:00Z","type":"trace-create","id":"e1"}"#,
+            #"{ "id" : "e2" , "type" : "span-create" , "timestamp" : "2026-01-01T00:00:01Z" , "metadata" : {"body":{"id":"x"}} , "body" : { "id" : "s1" , "traceId" : "t1" , "name" : "spaced" } }"#,
+            #"{"id":"e3","type":"span-create","timestamp":"2026-01-01T00:00:02Z","body":{"id":"s2","traceId":"t1","name":"replaced"},"body":{"id":"s3","traceId":"t1","name":"the last body"}}"#,
+            #"{"id":"e4","type":"span-create","timestamp":"2026-01-01T00:00:03Z","body":{"id":"g1","traceId":"t1","model":"gpt-4o","usage":{"input":10,"output":2}},"type":"generation-create"}"#,
+            #"{"id":"e5","type":"generation-create","timestamp":"2026-01-01T00:00:04Z","body":{"id":"s4","traceId":"t1","model":"gpt-4o","usage":{"input":10,"output":2}},"type":"span-create"}"#,
+            #"{"type":"generation-create","id":"e6","body":{"id":"g2","traceId":"t1","model":"gpt-4o","usage":{"input":1,"output":1}},"timestamp":"2026-01-01T00:00:05Z","id":"e7"}"#,
+        ])
+        let written = try #require(Self.direct(records))
+        Self.expectDirectDocument(records, written)
+        let head = try JSONValue.parse(written.payload)
+        let observations = try #require(head["observations"]?.arrayValue)
+        #expect(head["trace"]?["name"]?.stringValue == "body first")
+        #expect(Set(observations.compactMap { $0["id"]?.stringValue }) == ["s1", "s3", "g1", "s4", "g2"])
+        #expect(observations.first { $0["id"]?.stringValue == "g1" }?["@cost"] != nil)
+        #expect(observations.first { $0["id"]?.stringValue == "s4" }?["model"] == nil)
+        // A key written with escapes is the full decode's to read.
+        #expect(Self.direct(records + Self.lines([
+            #"{"id":"e8","type":"span-create","timestamp":"2026-01-01T00:00:06Z","b\u006fdy":{"id":"s5","traceId":"t1"}}"#,
+        ]).map { StoredRecord(sequence: $0.sequence + 10, kind: $0.kind, receiveTime: $0.receiveTime, project: $0.project,
+                              keys: $0.keys, payload: $0.payload) }) == nil)
+    }
+
     /// The direct writer's reading of a plain legacy usage is ProvidedUsage's, and it leaves every
     /// other shape to ProvidedUsage.
     @Test func plainUsageIsProvidedUsage() throws {

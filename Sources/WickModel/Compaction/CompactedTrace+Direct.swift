@@ -87,12 +87,38 @@ extension CompactedTrace {
         // MARK: - Reading events
 
         /// Reads one event into `events`; false when it does not decode or needs the full fold.
+        ///
+        /// Raw events were validated when they were accepted (the ingest path's `LineProcessor`
+        /// writes every one, and frames are checksummed), so they are walked as validated JSON; when
+        /// the envelope names its type before its body, as clients write it, the body's members are
+        /// read in the same pass.
         private mutating func read(_ raw: RawEvent, traceID: UnsafeRawBufferPointer, project: String,
                                    scoreConfigs: ScoreConfigs) -> Bool {
             let buffer = raw.payload
-            guard let scanned = try? JSONScanner().scan(buffer), case .event(let envelope) = scanned,
+            let root = ValidatedJSON.root(buffer)
+            guard root.kind == .object else { return false }
+            var envelope = EnvelopeWalk()
+            // The type the last body was read for as it was walked; nil when it was not.
+            var readFor: EventType?
+            var descended = false
+            var reader = BodyReader(buffer: buffer, keys: BodyKey.Set())
+            ValidatedJSON.forEachMember(of: root, in: buffer, descendingInto: { key in
+                guard !key.hasEscapes, let type = envelope.type, Self.readsBody(type), key.range.count == 4,
+                      key.equals("body", in: buffer)
+                else { return false }
+                reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
+                readFor = type
+                descended = true
+                return true
+            }, inner: { key, value in
+                reader.member(key, value)
+            }, { key, value in
+                if envelope.member(key, value, in: buffer) == .body, !descended { readFor = nil }
+                descended = false
+            })
+            guard envelope.plainKeys,
                   let id = envelope.id, id.kind == .string, !id.hasEscapes, isASCII(id.rawBytes(in: buffer)),
-                  let typeField = envelope.type, typeField.kind == .string, let type = EventType(typeField, in: buffer),
+                  let type = envelope.type,
                   let timeField = envelope.timestamp, let timestamp = Timestamp(timeField, in: buffer),
                   let bodyField = envelope.body, bodyField.kind == .object
             else { return false }
@@ -109,8 +135,11 @@ extension CompactedTrace {
                 event.score = scores.count
                 scores.append(score)
             default:
-                var reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
-                ValidatedJSON.forEachMember(of: bodyField, in: buffer) { key, value in reader.member(key, value) }
+                // Read again when the type came after the body, or another type after that.
+                if readFor != type {
+                    reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
+                    ValidatedJSON.forEachMember(of: bodyField, in: buffer) { key, value in reader.member(key, value) }
+                }
                 guard reader.ok, let entity = reader.entity, !entity.hasEscapes, isASCII(entity.rawBytes(in: buffer)) else { return false }
                 // BodyDecoder.finish's rule.
                 if type.isGenerationLikeEvent && (reader.body.promptName == nil) != (reader.body.promptVersion == nil) { return false }
@@ -122,6 +151,14 @@ extension CompactedTrace {
             }
             events.append(event)
             return true
+        }
+
+        /// Whether `read` reads the body of an event of this type with a `BodyReader`.
+        private static func readsBody(_ type: EventType) -> Bool {
+            switch type {
+            case .sdkLog, .observationCreate, .observationUpdate, .scoreCreate: false
+            default: true
+            }
         }
 
         /// `kept`: the events to fold, without duplicates (the first to arrive is the one), in
@@ -592,6 +629,42 @@ private struct Ref {
 
     init(_ event: Int, _ field: JSONField) {
         self.init(event: event, field: field)
+    }
+}
+
+/// An event's envelope as walked: the last of each key, as JSON.parse takes it.
+private struct EnvelopeWalk {
+    var id: JSONField?
+    /// Nil also when the type is not a string naming an event type.
+    var type: EventType?
+    var timestamp: JSONField?
+    var body: JSONField?
+    /// False when a key is written with escapes (the full decode reads those).
+    var plainKeys = true
+
+    /// Takes one member; returns the key it was, if one of the envelope's.
+    @discardableResult
+    mutating func member(_ key: JSONField, _ value: JSONField, in buffer: UnsafeRawBufferPointer) -> EnvelopeKey? {
+        guard !key.hasEscapes else {
+            plainKeys = false
+            return nil
+        }
+        switch key.range.count {
+        case 2 where key.equals("id", in: buffer):
+            id = value
+            return .id
+        case 4 where key.equals("type", in: buffer):
+            type = value.kind == .string ? EventType(value, in: buffer) : nil
+            return .type
+        case 4 where key.equals("body", in: buffer):
+            body = value
+            return .body
+        case 9 where key.equals("timestamp", in: buffer):
+            timestamp = value
+            return .timestamp
+        default:
+            return nil
+        }
     }
 }
 
