@@ -26,7 +26,7 @@ extension DataStore {
         /// The bytes these frames take in their segments.
         public var fileBytes: Int64 = 0
         /// The index keys (LMDB form) of each segment's records read, gathered while they are read.
-        var rawKeys: [UInt64: Set<[UInt8]>] = [:]
+        var rawKeys: [UInt64: KeySet] = [:]
 
         public var segments: [SegmentInfo] { parts.map(\.segment) }
     }
@@ -85,30 +85,7 @@ extension DataStore {
                     continue
                 }
             }
-            input.rawKeys[part.segment.id] = keys.set
-        }
-    }
-
-    /// The distinct keys of many records in LMDB form. Most records repeat a key seen before (a
-    /// trace's events): those are recognised by a hash and their bytes, without building the key.
-    struct KeySet {
-        private(set) var set = Set<[UInt8]>()
-        private var byHash: [UInt64: [UInt8]] = [:]
-
-        mutating func insert(_ space: KeySpace, _ key: UnsafeRawBufferPointer) {
-            guard key.count <= IndexKeyEncoding.maxWholeKey else {
-                set.insert(IndexKeyEncoding.lmdbKey(space, key))
-                return
-            }
-            var hash: UInt64 = (0xCBF2_9CE4_8422_2325 ^ UInt64(space.rawValue)) &* 0x100_0000_01B3
-            for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            if let known = byHash[hash], known.count == key.count + 1, known[0] == space.rawValue,
-               known.withUnsafeBytes({ UnsafeRawBufferPointer(rebasing: $0[1...]).elementsEqual(key) }) {
-                return
-            }
-            let stored = IndexKeyEncoding.lmdbKey(space, key)
-            set.insert(stored)
-            if byHash[hash] == nil { byHash[hash] = stored }
+            input.rawKeys[part.segment.id] = keys
         }
     }
 
@@ -154,7 +131,7 @@ extension DataStore {
         for part in input.parts {
             guard let first = part.frames.first, let last = part.frames.last else { continue }
             rawKeys.append(RawFrames(locations: FrameLocation(segment: part.segment.id, offset: first.offset)...FrameLocation(
-                segment: part.segment.id, offset: last.offset), keys: (input.rawKeys[part.segment.id] ?? []).sorted(by: IndexKeyEncoding.lmdbOrder)))
+                segment: part.segment.id, offset: last.offset), keys: (input.rawKeys[part.segment.id] ?? KeySet()).sorted()))
         }
         let superseded = try Self.repoint(index: index, segment: segment, catalog: builder.catalogEntry(), work: builder.work,
                                           raw: rawKeys)
@@ -264,15 +241,15 @@ extension DataStore {
         if let footer = reader.footer { all = footer.frames } else { all = try reader.scan().frames }
         let inside = all.filter { range.contains($0.firstSequence) }
         guard let first = inside.first, let last = inside.last else { return nil }
-        var keys = Set<[UInt8]>()
+        var keys = KeySet()
         for frame in inside {
             _ = try? reader.readFrame(at: frame.offset) { _, record in
-                record.forEachKey { space, key in keys.insert(IndexKeyEncoding.lmdbKey(space, key)) }
+                record.forEachKey { space, key in keys.insert(space, key) }
             }
         }
         return RawFrames(locations: FrameLocation(segment: segment.id, offset: first.offset)...FrameLocation(segment: segment.id,
                                                                                                            offset: last.offset),
-                         keys: keys.sorted(by: IndexKeyEncoding.lmdbOrder))
+                         keys: keys.sorted())
     }
 
     /// `releaseCompacted` now, on the caller's thread (`wick compact` without a daemon).
