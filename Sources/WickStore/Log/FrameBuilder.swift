@@ -119,44 +119,78 @@ struct FrameBuilder {
             body.append(contentsOf: payloads)
             return
         }
-        let lengthAt = body.count
-        body.appendLE(UInt32(0))
-        payloads.withUnsafeBytes { all in
-            var position = 0
-            for run in runs {
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[position..<run.lowerBound]))
-                body.append(0)
-                position = run.upperBound
-            }
-            body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[position...]))
-            body.storeLE(UInt32(body.count - lengthAt - 4), at: lengthAt)
-            body.appendLE(UInt32(runStreams.count))
-            body.append(contentsOf: runStreams)
-            body.append(UInt8(streamCount))
-            let lengthsAt = body.count
-            for _ in 0..<streamCount { body.appendLE(UInt32(0)) }
-            let codingsAt = body.count
-            if !wordCodedStreams.isEmpty { body.append(contentsOf: repeatElement(0, count: streamCount)) }
-            for stream in 0..<streamCount {
-                let start = body.count
-                for (run, tag) in zip(runs, runStreams) where Int(tag) == stream {
-                    body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[run]))
-                    body.append(0)
+        Self.appendSplit(to: &body, payloads: payloads, runs: runs, runStreams: runStreams, streamCount: streamCount,
+                         wordCodedStreams: wordCodedStreams, coded: &wordCoded, scratch: &wordScratch)
+    }
+
+    /// Appends a split body's parts after its header table (see `assembleBody`). Written through
+    /// one pointer, not appended: a frame holds tens of thousands of runs of a few dozen bytes, and
+    /// an append each cost more than copying its bytes.
+    private static func appendSplit(to out: inout [UInt8], payloads: [UInt8], runs: [Range<Int>], runStreams: [UInt8],
+                                    streamCount: Int, wordCodedStreams: Set<UInt8>, coded: inout [UInt8],
+                                    scratch: inout WordCodes.Scratch) {
+        let runBytes = runs.reduce(0) { $0 + $1.count }
+        let restLength = payloads.count - runBytes + runs.count
+        let prefix = out.count
+        let streamsStart = prefix + 4 + restLength + 4 + runStreams.count + 1 + 4 * streamCount
+            + (wordCodedStreams.isEmpty ? 0 : streamCount)
+        out.append(contentsOf: repeatElement(0, count: streamsStart + runBytes + runs.count - prefix))
+        let end = out.withUnsafeMutableBytes { out in
+            payloads.withUnsafeBytes { all in
+                var at = prefix
+                func copy(_ range: Range<Int>) {
+                    guard !range.isEmpty else { return }
+                    (out.baseAddress! + at).copyMemory(from: all.baseAddress! + range.lowerBound, byteCount: range.count)
+                    at += range.count
                 }
-                if wordCodedStreams.contains(UInt8(stream)) {
-                    wordCoded.removeAll(keepingCapacity: true)
-                    let coded = body.withUnsafeBytes { written in
-                        WordCodes.encode(UnsafeRawBufferPointer(rebasing: written[start...]), into: &wordCoded, scratch: &wordScratch)
-                    }
-                    if coded {
-                        body.removeSubrange(start...)
-                        body.append(contentsOf: wordCoded)
-                        body[codingsAt + stream] = 1
-                    }
+                func store(_ value: UInt32, at offset: Int) {
+                    out.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
                 }
-                body.storeLE(UInt32(body.count - start), at: lengthsAt + 4 * stream)
+                store(UInt32(restLength), at: at)
+                at += 4
+                var position = 0
+                for run in runs {
+                    copy(position..<run.lowerBound)
+                    out[at] = 0  // where the run was
+                    at += 1
+                    position = run.upperBound
+                }
+                copy(position..<all.count)
+                store(UInt32(runStreams.count), at: at)
+                at += 4
+                runStreams.withUnsafeBytes { tags in
+                    (out.baseAddress! + at).copyMemory(from: tags.baseAddress!, byteCount: tags.count)
+                }
+                at += runStreams.count
+                out[at] = UInt8(streamCount)
+                at += 1
+                let lengthsAt = at
+                at += 4 * streamCount
+                let codingsAt = at
+                if !wordCodedStreams.isEmpty { at += streamCount }
+                for stream in 0..<streamCount {
+                    let start = at
+                    for (run, tag) in zip(runs, runStreams) where Int(tag) == stream {
+                        copy(run)
+                        // Written, not left from the fill: a coded stream before this one left its bytes here.
+                        out[at] = 0
+                        at += 1
+                    }
+                    if wordCodedStreams.contains(UInt8(stream)) {
+                        coded.removeAll(keepingCapacity: true)
+                        // Coded, a stream is smaller than it was (the coder's limit): written over itself.
+                        if WordCodes.encode(UnsafeRawBufferPointer(rebasing: out[start..<at]), into: &coded, scratch: &scratch) {
+                            coded.withUnsafeBytes { (out.baseAddress! + start).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                            at = start + coded.count
+                            out[codingsAt + stream] = 1
+                        }
+                    }
+                    store(UInt32(at - start), at: lengthsAt + 4 * stream)
+                }
+                return at
             }
         }
+        out.removeSubrange(end...)
     }
 
     /// The body as `finish` would compress it (for tests of the decoder).
