@@ -175,6 +175,8 @@ public final class Compactor: Sendable {
         /// The group's records, linked through `RawRecord.next` in arrival order.
         var first: Int
         var last: Int
+        /// `tableHash` of the project, then the trace key.
+        var hash: UInt64
     }
 
     /// What one compaction works in: the events' payloads back to back (one copy, no allocation
@@ -223,9 +225,8 @@ public final class Compactor: Sendable {
         report.segments = input.segments.count
         report.rawFileBytes = input.fileBytes
         var groups: [Group] = []
-        var groupIndex: [UInt64: Int] = [:]
-        // Groups whose hash another group took first (a 64-bit collision: practically never).
-        var collided: [Int] = []
+        // Open addressing by the groups' hashes: a position in `groups`, or -1. At most half full.
+        var slots = [Int32](repeating: -1, count: 1024)
         var carried = RecordBatch()
         scratch.reset(reserving: Int(input.uncompressedBytes), records: Int(input.recordCount))
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
@@ -242,28 +243,35 @@ public final class Compactor: Sendable {
                 return
             }
             // Found by a hash of (project, trace id) without building a key; the bytes confirm it.
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in record.project { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            hash = (hash ^ 0xFF) &* 0x100_0000_01B3
-            for byte in traceKey { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            let hash = tableHash(traceKey, seed: tableHash(record.project))
             let index = scratch.records.count
             scratch.records.append(RawRecord(offset: scratch.arena.count, length: record.payload.count, sequence: sequence,
                                              receiveTime: record.receiveTime))
             scratch.arena.append(contentsOf: record.payload)
-            if let found = groupIndex[hash], scratch.matches(groups[found], project: record.project, traceKey: traceKey) {
-                scratch.records[groups[found].last].next = index
-                groups[found].last = index
-            } else if let found = collided.first(where: { scratch.matches(groups[$0], project: record.project, traceKey: traceKey) }) {
-                scratch.records[groups[found].last].next = index
-                groups[found].last = index
-            } else {
-                let position = groups.count
-                groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self),
-                                    keyStart: scratch.groupKeys.count, projectLength: record.project.count,
-                                    traceLength: traceKey.count, first: index, last: index))
-                scratch.groupKeys.append(contentsOf: record.project)
-                scratch.groupKeys.append(contentsOf: traceKey)
-                if groupIndex[hash] == nil { groupIndex[hash] = position } else { collided.append(position) }
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: hash >> 32) & mask
+            while slots[slot] >= 0 {
+                let found = Int(slots[slot])
+                if groups[found].hash == hash, scratch.matches(groups[found], project: record.project, traceKey: traceKey) {
+                    scratch.records[groups[found].last].next = index
+                    groups[found].last = index
+                    return
+                }
+                slot = (slot + 1) & mask
+            }
+            slots[slot] = Int32(groups.count)
+            groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self),
+                                keyStart: scratch.groupKeys.count, projectLength: record.project.count,
+                                traceLength: traceKey.count, first: index, last: index, hash: hash))
+            scratch.groupKeys.append(contentsOf: record.project)
+            scratch.groupKeys.append(contentsOf: traceKey)
+            if groups.count * 2 > slots.count {
+                slots = [Int32](repeating: -1, count: slots.count * 2)
+                for (position, group) in groups.enumerated() {
+                    var free = Int(truncatingIfNeeded: group.hash >> 32) & (slots.count - 1)
+                    while slots[free] >= 0 { free = (free + 1) & (slots.count - 1) }
+                    slots[free] = Int32(position)
+                }
             }
         }
         let builder = try store.makeCompactedSegment(replacing: input,

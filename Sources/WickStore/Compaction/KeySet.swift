@@ -28,10 +28,9 @@ struct KeySet: Sendable {
     }
 
     private mutating func insert(first: UInt8, rest: UnsafeRawBufferPointer) {
-        var hash: UInt64 = (0xCBF2_9CE4_8422_2325 ^ UInt64(first)) &* 0x100_0000_01B3
-        for byte in rest { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        let hash = tableHash(rest, seed: UInt64(first))
         let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
         while true {
             let index = Int(slots[slot])
             if index < 0 { break }
@@ -53,7 +52,7 @@ struct KeySet: Sendable {
         slots = [Int32](repeating: -1, count: slots.count * 2)
         let mask = slots.count - 1
         for (index, entry) in entries.enumerated() {
-            var slot = Int(truncatingIfNeeded: (entry.hash &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+            var slot = Int(truncatingIfNeeded: entry.hash >> 32) & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = Int32(index)
         }
