@@ -85,33 +85,34 @@ enum ISO8601 {
         let (secondsTotal, fraction) = floorDivide(microseconds, microsecondsPerSecond)
         let (days, secondOfDay) = floorDivide(secondsTotal, secondsPerDay)
         let (year, month, day) = civilFromDays(days)
-        var position = 0
-        func put(_ value: Int, width: Int) {
-            var value = value
-            for index in stride(from: position + width - 1, through: position, by: -1) {
-                out[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            }
-            position += width
+        let base = out.baseAddress!
+        // Two digits at a time (compaction writes a few million of these).
+        func pair(_ value: Int, at offset: Int) {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + value / 10), toByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + value % 10), toByteOffset: offset + 1, as: UInt8.self)
         }
-        func put(_ character: Unicode.Scalar) {
-            out[position] = UInt8(ascii: character)
-            position += 1
+        func mark(_ character: Unicode.Scalar, at offset: Int) {
+            base.storeBytes(of: UInt8(ascii: character), toByteOffset: offset, as: UInt8.self)
         }
-        put(year, width: 4)
-        put("-")
-        put(month, width: 2)
-        put("-")
-        put(day, width: 2)
-        put("T")
-        put(Int(secondOfDay / 3600), width: 2)
-        put(":")
-        put(Int(secondOfDay / 60 % 60), width: 2)
-        put(":")
-        put(Int(secondOfDay % 60), width: 2)
-        put(".")
-        put(Int(fraction), width: 6)
-        put("Z")
+        let seconds = Int(secondOfDay)
+        let micros = Int(fraction)
+        pair(year / 100, at: 0)
+        pair(year % 100, at: 2)
+        mark("-", at: 4)
+        pair(month, at: 5)
+        mark("-", at: 7)
+        pair(day, at: 8)
+        mark("T", at: 10)
+        pair(seconds / 3600, at: 11)
+        mark(":", at: 13)
+        pair(seconds / 60 % 60, at: 14)
+        mark(":", at: 16)
+        pair(seconds % 60, at: 17)
+        mark(".", at: 19)
+        pair(micros / 10_000, at: 20)
+        pair(micros / 100 % 100, at: 22)
+        pair(micros % 100, at: 24)
+        mark("Z", at: 26)
     }
 
     static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {

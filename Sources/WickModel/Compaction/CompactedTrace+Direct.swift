@@ -104,7 +104,7 @@ extension CompactedTrace {
             var reader = BodyReader(buffer: buffer, keys: BodyKey.Set())
             ValidatedJSON.forEachMember(of: root, in: buffer, descendingInto: { key in
                 guard !key.hasEscapes, let type = envelope.type, Self.readsBody(type), key.range.count == 4,
-                      key.equals("body", in: buffer)
+                      sameBytes(key.rawBytes(in: buffer).baseAddress!, ("body" as StaticString).utf8Start, 4)
                 else { return false }
                 reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
                 readFor = type
@@ -667,22 +667,24 @@ private struct EnvelopeWalk {
             plainKeys = false
             return nil
         }
-        switch key.range.count {
-        case 2 where key.equals("id", in: buffer):
+        let name = key.rawBytes(in: buffer)
+        func named(_ literal: StaticString) -> Bool {
+            name.count == literal.utf8CodeUnitCount && sameBytes(name.baseAddress!, literal.utf8Start, name.count)
+        }
+        if named("id") {
             id = value
             return .id
-        case 4 where key.equals("type", in: buffer):
+        } else if named("type") {
             type = value.kind == .string ? EventType(value, in: buffer) : nil
             return .type
-        case 4 where key.equals("body", in: buffer):
+        } else if named("body") {
             body = value
             return .body
-        case 9 where key.equals("timestamp", in: buffer):
+        } else if named("timestamp") {
             timestamp = value
             return .timestamp
-        default:
-            return nil
         }
+        return nil
     }
 }
 
