@@ -188,6 +188,29 @@ import WickTestSupport
         } > 0)
     }
 
+    /// Runs and the bytes between them of every length up to a few dozen (the frame copies short
+    /// ones inline, by size), in three streams: each payload comes back whole.
+    @Test func runsOfEveryLengthGiveBackTheirPayloads() {
+        var rng = SplitMix(seed: 1206)
+        var records: [SplitRecord] = []
+        for length in 0...80 {
+            var payload: [UInt8] = []
+            var runs: [(range: Range<Int>, stream: UInt8)] = []
+            for _ in 0..<3 {
+                let gap = Int(rng.next() % 70)
+                payload += (0..<gap).map { _ in UInt8(0x20 + rng.next() % 90) }
+                let start = payload.count
+                payload += (0..<length).map { _ in UInt8(0x20 + rng.next() % 90) }
+                runs.append((start..<payload.count, UInt8(rng.next() % 3)))
+            }
+            payload += (0..<Int(rng.next() % 9)).map { _ in UInt8(0x20 + rng.next() % 90) }
+            records.append((payload, runs))
+        }
+        let (body, split) = splitBody(records)
+        #expect(split)
+        #expect(unsplitPayloads(body) == records.map(\.payload))
+    }
+
     @Test func wordCodedStreamsGiveBackTheirPayloads() throws {
         var rng = SplitMix(seed: 12)
         let words = ["the", "model", "answer", "context", "retrieval", "document", "vector", "search"]
