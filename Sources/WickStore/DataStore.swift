@@ -20,8 +20,9 @@ public final class DataStore: Sendable {
         public var maintenanceIntervalMilliseconds: Int64 = 60_000
         /// LMDB map size to start with; doubled whenever it fills.
         public var indexInitialMapBytes = 256 << 20
-        /// zstd level of compacted segments (written in the background, read often: worth a higher level).
-        public var compactionCompressionLevel: Int32 = 3
+        /// zstd level of compacted segments. Level 1 with zstd's own parameters compresses word-coded
+        /// frames within 0.2% of the tuned level 3, a fifth faster (Zstd.swift).
+        public var compactionCompressionLevel: Int32 = 1
         /// Frame size of compacted segments: larger than the log's (more context for zstd; a lookup
         /// decompresses one frame per document, which is still about a millisecond).
         public var compactionFrameBytes = 1 << 20

@@ -77,7 +77,7 @@ public struct WickConfiguration: Sendable, Equatable {
     public var compactionEnabled = true
     public var compactionIntervalMilliseconds: Int64 = 60_000
     public var compactionMaxInputBytes: Int = 64 << 20
-    public var compactionCompressionLevel: Int32 = 3
+    public var compactionCompressionLevel: Int32 = 1
     public var compactionWordCodes = true
 
     public var compactor: Compactor.Configuration {
