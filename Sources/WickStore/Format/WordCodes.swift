@@ -252,6 +252,50 @@ enum WordCodes {
         var written = 0
         var index = 0
         while index < count {
+            // A word of up to 15 bytes with sixteen bytes to read: its end and its key from two
+            // loads, where the general path below finds the end and then loads the key.
+            if index + 16 <= count {
+                let raw = UnsafeRawPointer(bytes + index)
+                let low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+                let first = UInt8(truncatingIfNeeded: low)
+                if isLetter(first) || (first == 0x20 && isLetter(UInt8(truncatingIfNeeded: low &>> 8))) {
+                    // The first byte is a letter or the space before one: it never ends the word.
+                    let lowOthers = nonLetters(low) & ~0x80
+                    var key = Key()
+                    var length = 16
+                    if lowOthers != 0 {
+                        length = lowOthers.trailingZeroBitCount &>> 3
+                        key.low = low & ((1 &<< (UInt64(length) &* 8)) &- 1)
+                    } else {
+                        let high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                        let highOthers = nonLetters(high)
+                        if highOthers != 0 {
+                            length = 8 + highOthers.trailingZeroBitCount &>> 3
+                            key.low = low
+                            key.high = high & ((1 &<< (UInt64(length - 8) &* 8)) &- 1)
+                        }
+                    }
+                    if length < 16 {
+                        guard written + length <= limit else { return nil }
+                        if length >= 2 {
+                            var slot = Int(truncatingIfNeeded: key.hash >> shift)
+                            while keys[slot].low != 0 && keys[slot] != key { slot = (slot + 1) & (lookupSlots - 1) }
+                            if keys[slot].low != 0 {
+                                out[written] = codes[slot]
+                                written += 1
+                                index += length
+                                continue
+                            }
+                        }
+                        let target = UnsafeMutableRawPointer(out + written)
+                        target.storeBytes(of: raw.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                        target.storeBytes(of: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+                        written += length
+                        index += length
+                        continue
+                    }
+                }
+            }
             guard let end = wordEnd(bytes, index, count) else {
                 guard written + 2 <= limit else { return nil }
                 let byte = bytes[index]
