@@ -52,6 +52,11 @@ public enum JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
         var copy = string
         copy.withUTF8 { utf8 in
+            // Most strings written (ids, keys, names) need no escape: checked eight bytes at a time.
+            if !needsEscape(UnsafeRawBufferPointer(utf8)) {
+                bytes.append(contentsOf: utf8)
+                return
+            }
             var runStart = 0
             for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
@@ -61,6 +66,30 @@ public enum JSONWriter: Sendable {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any byte is a quote, a backslash or a control byte.
+    @inline(__always)
+    static func needsEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let lanes: UInt64 = 0x0101_0101_0101_0101
+        let high = lanes &* 0x80
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            let quote = word ^ (lanes &* 0x22)
+            let backslash = word ^ (lanes &* 0x5C)
+            // A byte below 0x20 borrows only out of itself; the lowest one flagged is one.
+            let control = (word &- (lanes &* 0x20)) & ~word
+            if (((quote &- lanes) & ~quote) | ((backslash &- lanes) & ~backslash) | control) & high != 0 { return true }
+            offset += 8
+        }
+        while offset < bytes.count {
+            let byte = base.load(fromByteOffset: offset, as: UInt8.self)
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return true }
+            offset += 1
+        }
+        return false
     }
 
     static func appendEscape(for byte: UInt8, to bytes: inout [UInt8]) {

@@ -63,10 +63,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Appends ``iso8601`` to `bytes` as UTF-8.
     public func writeISO8601(to bytes: inout [UInt8]) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: ISO8601.formattedLength))
-        bytes.withUnsafeMutableBytes { all in
-            ISO8601.format(microsecondsSinceEpoch, into: UnsafeMutableRawBufferPointer(rebasing: all[start...]))
+        // Formatted on the stack and appended once (compaction writes millions).
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { out in
+            ISO8601.format(microsecondsSinceEpoch, into: out)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[..<ISO8601.formattedLength]))
         }
     }
 

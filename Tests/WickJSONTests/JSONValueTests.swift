@@ -122,6 +122,24 @@ import WickJSON
         #expect(bytes == written)
     }
 
+    /// A byte that needs an escape at every position of strings of every length up to 40 (the
+    /// writer checks eight bytes at a time), beside text outside ASCII: each reads back as written.
+    @Test func writerEscapesAtEveryPosition() throws {
+        for special in ["\"", "\\", "\n", "\u{1}", "\u{1F}"] {
+            for length in 1...40 {
+                for position in 0..<length {
+                    let string = String(repeating: "a", count: position) + special + String(repeating: "é", count: (length - position) / 2)
+                    var bytes: [UInt8] = []
+                    JSONWriter.writeString(string, to: &bytes)
+                    #expect(try JSONValue.parse(bytes) == .string(string), "\(string.debugDescription)")
+                }
+            }
+        }
+        var plain: [UInt8] = []
+        JSONWriter.writeString("0123456789abcdef~ é", to: &plain)
+        #expect(plain == Array("\"0123456789abcdef~ é\"".utf8))
+    }
+
     @Test func writerIsCompactAndRoundTrips() throws {
         let text = #" { "a" : [ 1 , 2.50 , { } , [ ] , null , true , false , "x\/y\u0041" ] , "b" : { "c" : -0 } } "#
         let value = try JSONValue.parse(text)
