@@ -241,7 +241,7 @@ extension CompactedTrace {
             }
             observations.removeAll(keepingCapacity: true)
             for group in heads.indices {
-                guard let observation = foldObservation(grouped[groupStart[group]..<groupStart[group + 1]], prices: prices) else {
+                guard let observation = foldObservation(groupStart[group]..<groupStart[group + 1], prices: prices) else {
                     return false
                 }
                 observations.append(observation)
@@ -341,8 +341,11 @@ extension CompactedTrace {
             return trace
         }
 
-        /// TraceFold.foldObservation and the cost, on fields.
-        private func foldObservation(_ positions: ArraySlice<Int>, prices: PriceBook) -> Folded? {
+        /// TraceFold.foldObservation and the cost, on fields. Mutating only so that `fold` calls it
+        /// on the writer in place: called as a plain method, it was given a copy of the writer (a
+        /// retain and release of each of its buffers, for every observation).
+        private mutating func foldObservation(_ range: Range<Int>, prices: PriceBook) -> Folded? {
+            let positions = grouped[range]
             let head = positions[positions.startIndex]
             let first = events[head]
             // !: read() let only observation events with a type of their own through.
