@@ -22,9 +22,10 @@ extension CompactedTrace {
     /// Writes a trace's document straight from its events' bytes, for compaction, which writes one
     /// per trace and reads none of them: the same document as ``document(_:receivedFirst:receivedLast:)``
     /// writes for ``TraceFold``'s result, decoded, folded and read back (CompactedTraceTests check it on
-    /// random traces), without building the values it only copies. Every event is validated and
-    /// every body field checked as ``IngestionEvent/decode(_:sequence:receiveTime:project:scope:)``
-    /// checks it; the fold takes the same fields by the same rules, but keeps where each value sits
+    /// random traces), without building the values it only copies. Every event's JSON was validated
+    /// when it was accepted (it is walked here as validated JSON), and every body field is checked as
+    /// ``IngestionEvent/decode(_:sequence:receiveTime:project:scope:)`` checks it; the fold takes the
+    /// same fields by the same rules, but keeps where each value sits
     /// in its event, and the document copies those bytes (valid JSON that decodes to the same value).
     /// Usage, costs and scores are built and computed by the same code as the fold's.
     ///
