@@ -225,8 +225,7 @@ public final class Compactor: Sendable {
         report.segments = input.segments.count
         report.rawFileBytes = input.fileBytes
         var groups: [Group] = []
-        // Open addressing by the groups' hashes: a position in `groups`, or -1. At most half full.
-        var slots = [Int32](repeating: -1, count: 1024)
+        var slots = HashSlots(capacity: 1024)
         var carried = RecordBatch()
         scratch.reset(reserving: Int(input.uncompressedBytes), records: Int(input.recordCount))
         let traceSpace = KeySpace(rawValue: IndexSpaces.traceID)
@@ -248,31 +247,18 @@ public final class Compactor: Sendable {
             scratch.records.append(RawRecord(offset: scratch.arena.count, length: record.payload.count, sequence: sequence,
                                              receiveTime: record.receiveTime))
             scratch.arena.append(contentsOf: record.payload)
-            let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: hash >> 32) & mask
-            while slots[slot] >= 0 {
-                let found = Int(slots[slot])
-                if groups[found].hash == hash, scratch.matches(groups[found], project: record.project, traceKey: traceKey) {
-                    scratch.records[groups[found].last].next = index
-                    groups[found].last = index
-                    return
-                }
-                slot = (slot + 1) & mask
+            if let found = slots.first(hash, where: { groups[$0].hash == hash
+                    && scratch.matches(groups[$0], project: record.project, traceKey: traceKey) }) {
+                scratch.records[groups[found].last].next = index
+                groups[found].last = index
+                return
             }
-            slots[slot] = Int32(groups.count)
             groups.append(Group(project: record.projectString, traceID: String(decoding: traceKey, as: UTF8.self),
                                 keyStart: scratch.groupKeys.count, projectLength: record.project.count,
                                 traceLength: traceKey.count, first: index, last: index, hash: hash))
             scratch.groupKeys.append(contentsOf: record.project)
             scratch.groupKeys.append(contentsOf: traceKey)
-            if groups.count * 2 > slots.count {
-                slots = [Int32](repeating: -1, count: slots.count * 2)
-                for (position, group) in groups.enumerated() {
-                    var free = Int(truncatingIfNeeded: group.hash >> 32) & (slots.count - 1)
-                    while slots[free] >= 0 { free = (free + 1) & (slots.count - 1) }
-                    slots[free] = Int32(position)
-                }
-            }
+            slots.add(hash) { groups[$0].hash }
         }
         let builder = try store.makeCompactedSegment(replacing: input,
                                                    wordCodedStreams: configuration.wordCodes ? [DocumentStream.text.rawValue] : [])

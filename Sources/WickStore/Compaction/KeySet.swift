@@ -12,8 +12,7 @@ struct KeySet: Sendable {
     /// Each key's LMDB form (the space byte, then the stored key), back to back.
     private var bytes: [UInt8] = []
     private var entries: [Entry] = []
-    /// Open addressing by hash: an index into `entries`, or -1 for a free slot. At most half full.
-    private var slots = [Int32](repeating: -1, count: 256)
+    private var slots = HashSlots()
 
     var count: Int { entries.count }
 
@@ -29,33 +28,16 @@ struct KeySet: Sendable {
 
     private mutating func insert(first: UInt8, rest: UnsafeRawBufferPointer) {
         let hash = tableHash(rest, seed: UInt64(first))
-        let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
-        while true {
-            let index = Int(slots[slot])
-            if index < 0 { break }
+        let known = slots.first(hash) { index in
             let entry = entries[index]
-            if entry.hash == hash, entry.count == rest.count + 1, bytes[entry.start] == first,
-               bytes.withUnsafeBytes({ compareBytes(UnsafeRawBufferPointer(rebasing: $0[(entry.start + 1)..<(entry.start + entry.count)]), rest) == 0 }) {
-                return
-            }
-            slot = (slot + 1) & mask
+            return entry.hash == hash && entry.count == rest.count + 1 && bytes[entry.start] == first
+                && bytes.withUnsafeBytes { compareBytes(UnsafeRawBufferPointer(rebasing: $0[(entry.start + 1)..<(entry.start + entry.count)]), rest) == 0 }
         }
-        slots[slot] = Int32(entries.count)
+        guard known == nil else { return }
         entries.append(Entry(start: bytes.count, count: rest.count + 1, hash: hash))
         bytes.append(first)
         bytes.append(contentsOf: rest)
-        if entries.count * 2 > slots.count { grow() }
-    }
-
-    private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
-        let mask = slots.count - 1
-        for (index, entry) in entries.enumerated() {
-            var slot = Int(truncatingIfNeeded: entry.hash >> 32) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(index)
-        }
+        slots.add(hash) { entries[$0].hash }
     }
 
     /// The keys in LMDB's order (what `IndexStore.removeEntries` takes).
