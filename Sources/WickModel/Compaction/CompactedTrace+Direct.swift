@@ -281,6 +281,7 @@ extension CompactedTrace {
             writer.bytes.append(UInt8(ascii: "]"))
             var total: FixedDecimal?
             var usage: [String: UInt64] = [:]
+            usage.reserveCapacity(4)
             for observation in observations {
                 if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
                 for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
@@ -401,7 +402,9 @@ extension CompactedTrace {
             let model = observation.model.flatMap { $0.field.isNull ? nil : $0.field.string(in: events[$0.event].buffer) }
             if model != nil || !costs.isEmpty {
                 var priced = Observation(id: "", traceId: "", type: observation.type, startTime: observation.start)
-                if let model, let entry = prices.match(model), entry.readsAttributes {
+                // Matched once, here and for the calculator.
+                let entry = model.flatMap { prices.match($0) }
+                if let entry, entry.readsAttributes {
                     // Tiers that look at model parameters or metadata see them as the fold builds them.
                     priced.modelParameters = observation.modelParameters.map { ValidatedJSON.value($0.field, in: events[$0.event].buffer) }
                     if let metadata = observation.metadata, let object = self.object(metadata.field, events[metadata.event].buffer) {
@@ -412,7 +415,7 @@ extension CompactedTrace {
                 priced.usageDetails = observation.usageDetails
                 priced.usageUnit = observation.usageUnit
                 priced.providedCostDetails = costs
-                observation.cost = CostCalculator.cost(of: priced, prices: prices)
+                observation.cost = CostCalculator.cost(of: priced, entry: entry)
             }
             return observation
         }
@@ -441,6 +444,9 @@ extension CompactedTrace {
             }
             guard plain else { return nil }
             var result = ProvidedUsage()
+            // Room for the three keys (and the total the fold adds): a map grown one key at a time
+            // is allocated and rehashed twice on the way.
+            result.usage.reserveCapacity(4)
             if let input = counts.input { result.usage["input"] = input }
             if let output = counts.output { result.usage["output"] = output }
             if let total = counts.total {

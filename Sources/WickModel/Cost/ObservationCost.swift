@@ -60,7 +60,11 @@ public enum CostCalculator: Sendable {
     public static let places = 12
 
     public static func cost(of observation: Observation, prices: PriceBook) -> ObservationCost? {
-        let entry = observation.model.flatMap { prices.match($0) }
+        cost(of: observation, entry: observation.model.flatMap { prices.match($0) })
+    }
+
+    /// ``cost(of:prices:)`` with the price entry the observation's model matched already (nil: none).
+    static func cost(of observation: Observation, entry: PriceEntry?) -> ObservationCost? {
         if !observation.providedCostDetails.isEmpty {
             return provided(observation.providedCostDetails, entry: entry)
         }
