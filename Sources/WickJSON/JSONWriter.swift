@@ -72,16 +72,12 @@ public enum JSONWriter: Sendable {
     @inline(__always)
     static func needsEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return false }
-        let lanes: UInt64 = 0x0101_0101_0101_0101
-        let high = lanes &* 0x80
         var offset = 0
         while offset + 8 <= bytes.count {
             let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            let quote = word ^ (lanes &* 0x22)
-            let backslash = word ^ (lanes &* 0x5C)
-            // A byte below 0x20 borrows only out of itself; the lowest one flagged is one.
-            let control = (word &- (lanes &* 0x20)) & ~word
-            if (((quote &- lanes) & ~quote) | ((backslash &- lanes) & ~backslash) | control) & high != 0 { return true }
+            // The scanner's lanes, less bytes above 0x7F (text outside ASCII is written as it is): a
+            // lane is only flagged by a borrow above a byte that needs an escape itself.
+            if JSONScanner.specialLanes(word) & ~word != 0 { return true }
             offset += 8
         }
         while offset < bytes.count {

@@ -25,19 +25,26 @@ public enum ValidatedJSON: Sendable {
         let base = buffer.baseAddress!
         var builder = ValueBuilder(base: base, end: base + object.range.upperBound)
         builder.p = base + object.range.lowerBound + 1
-        while true {
-            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-            if builder.byte == UInt8(ascii: "}") { return }
-            if builder.byte == UInt8(ascii: ",") {
-                builder.p += 1
-                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-            }
-            let key = field(&builder)
-            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-            builder.p += 1  // the colon
-            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+        while let key = nextKey(&builder) {
             try body(key, field(&builder))
         }
+    }
+
+    /// The key of the next member of the object the builder is in, the builder moved to its value;
+    /// nil at the object's closing brace (where the builder stays).
+    @inline(__always)
+    static func nextKey(_ builder: inout ValueBuilder) -> JSONField? {
+        JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+        if builder.byte == UInt8(ascii: "}") { return nil }
+        if builder.byte == UInt8(ascii: ",") {
+            builder.p += 1
+            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+        }
+        let key = field(&builder)
+        JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+        builder.p += 1  // the colon
+        JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+        return key
     }
 
     /// Calls `body` with each member of `object`, as ``forEachMember(of:in:_:)`` does; a member whose
@@ -52,37 +59,17 @@ public enum ValidatedJSON: Sendable {
         let base = buffer.baseAddress!
         var builder = ValueBuilder(base: base, end: base + object.range.upperBound)
         builder.p = base + object.range.lowerBound + 1
-        while true {
-            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-            if builder.byte == UInt8(ascii: "}") { return }
-            if builder.byte == UInt8(ascii: ",") {
-                builder.p += 1
-                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-            }
-            let key = field(&builder)
-            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-            builder.p += 1  // the colon
-            JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+        while let key = nextKey(&builder) {
             guard builder.byte == UInt8(ascii: "{"), descend(key) else {
                 body(key, field(&builder))
                 continue
             }
             let start = builder.p - base
             builder.p += 1
-            while true {
-                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-                if builder.byte == UInt8(ascii: "}") { break }
-                if builder.byte == UInt8(ascii: ",") {
-                    builder.p += 1
-                    JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-                }
-                let innerKey = field(&builder)
-                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
-                builder.p += 1
-                JSONScanner.skipWhitespace(&builder.p, end: builder.end)
+            while let innerKey = nextKey(&builder) {
                 inner(innerKey, field(&builder))
             }
-            builder.p += 1
+            builder.p += 1  // the inner object's closing brace
             body(key, JSONField(kind: .object, range: start..<(builder.p - base)))
         }
     }

@@ -104,9 +104,9 @@ extension CompactedTrace {
             var descended = false
             var reader = BodyReader(buffer: buffer, keys: BodyKey.Set())
             ValidatedJSON.forEachMember(of: root, in: buffer, descendingInto: { key in
-                guard !key.hasEscapes, let type = envelope.type, Self.readsBody(type), key.range.count == 4,
-                      sameBytes(key.rawBytes(in: buffer).baseAddress!, ("body" as StaticString).utf8Start, 4)
-                else { return false }
+                guard !key.hasEscapes, let type = envelope.type, Self.readsBody(type), isKey(key, "body", in: buffer) else {
+                    return false
+                }
                 reader = BodyReader(buffer: buffer, keys: BodyKey.keys(for: type))
                 readFor = type
                 descended = true
@@ -627,6 +627,12 @@ private func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> B
     return sameBytes(a.baseAddress!, b.baseAddress!, a.count)
 }
 
+/// Whether `key` (a key without escapes) is `literal`.
+private func isKey(_ key: JSONField, _ literal: StaticString, in buffer: UnsafeRawBufferPointer) -> Bool {
+    let name = key.rawBytes(in: buffer)
+    return name.count == literal.utf8CodeUnitCount && sameBytes(name.baseAddress!, literal.utf8Start, name.count)
+}
+
 /// Whether `count` bytes at `a` and `b` are equal, eight at a time and inline: the ids and keys
 /// compared here are short, and differ, when they do, in their first eight bytes, where a call to
 /// memcmp costs more than the comparison.
@@ -677,20 +683,16 @@ private struct EnvelopeWalk {
             plainKeys = false
             return nil
         }
-        let name = key.rawBytes(in: buffer)
-        func named(_ literal: StaticString) -> Bool {
-            name.count == literal.utf8CodeUnitCount && sameBytes(name.baseAddress!, literal.utf8Start, name.count)
-        }
-        if named("id") {
+        if isKey(key, "id", in: buffer) {
             id = value
             return .id
-        } else if named("type") {
+        } else if isKey(key, "type", in: buffer) {
             type = value.kind == .string ? EventType(value, in: buffer) : nil
             return .type
-        } else if named("body") {
+        } else if isKey(key, "body", in: buffer) {
             body = value
             return .body
-        } else if named("timestamp") {
+        } else if isKey(key, "timestamp", in: buffer) {
             timestamp = value
             return .timestamp
         }
