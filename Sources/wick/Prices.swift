@@ -65,7 +65,7 @@ struct PricesMatch: AsyncParsableCommand {
             observation.usageDetails[key] = count
         }
         if !observation.usageDetails.isEmpty && observation.usageDetails["total"] == nil {
-            observation.usageDetails["total"] = observation.usageDetails.values.reduce(0, +)
+            observation.usageDetails["total"] = UsageCount.total(of: observation.usageDetails.values)
         }
         var parameters = JSONObject()
         for item in param {

@@ -268,6 +268,61 @@ import WickTestSupport
         #expect(CostCalculator.cost(of: Self.generation("mistral-large", usage: ["input": 5]), prices: Self.langfuse) == nil)
     }
 
+    /// Compaction prices a plain usage (`input`, `output`, `total`) without the calculator's maps:
+    /// for every entry of Langfuse's table and Wick's, with counts around each tier's thresholds and
+    /// past what a decimal holds, the same tier and the same costs as the calculator.
+    @Test func plainUsageIsPricedAsTheCalculatorPricesIt() throws {
+        var generator = SplitMix(seed: 29)
+        let counts: [UInt64] = [0, 1, 7, 999, 128_000, 199_999, 200_000, 200_001, 272_001, 1_000_000, 999_999_999_999_999_999,
+                                1_700_000_000_000_000_001, .max]
+        func count(_ generator: inout SplitMix) -> UInt64? {
+            Bool.random(using: &generator) ? counts[Int.random(in: 0..<counts.count, using: &generator)] : nil
+        }
+        var priced = 0
+        var tiered = 0
+        for entry in Self.langfuse.entries + PriceBook.defaults.entries {
+            for _ in 0..<12 {
+                var usage = PlainUsage(input: count(&generator), output: count(&generator), total: count(&generator))
+                usage.completeTotal()
+                // No model parameters or metadata: attribute conditions do not hold, on both sides.
+                let tier = CostCalculator.tierIndex(of: entry) { CostCalculator.holds($0, for: usage) ?? false }
+                let plain = tier.flatMap { CostCalculator.cost(of: usage, tier: entry.tiers[$0]) }
+                var observation = Self.generation(entry.modelName)
+                observation.usageDetails = usage.dictionary
+                let full = CostCalculator.cost(of: observation, entry: entry)
+                #expect(plain?.details == full?.details, "\(entry.modelName) \(usage)")
+                #expect(plain?.total == full?.total, "\(entry.modelName) \(usage)")
+                #expect(usage.isEmpty || tier == full?.tierIndex, "\(entry.modelName) \(usage)")
+                if plain != nil { priced += 1 }
+                if let tier, !entry.tiers[tier].isDefault { tiered += 1 }
+            }
+        }
+        #expect(priced > 1000)
+        #expect(tiered > 20)
+    }
+
+    /// Counts up to 2^64 − 1 are accepted (as strings); sums past that saturate instead of stopping
+    /// the fold, and a tier's threshold compares with them without overflowing a decimal.
+    @Test func usageCountsNearTheLimitSaturate() throws {
+        let huge = "18446744073709551615"
+        let usage = ProvidedUsage.from(usage: nil, usageDetails: ["input": .string(huge), "output": .string(huge)], costDetails: nil)
+        #expect(usage.usage == ["input": .max, "output": .max])
+        var events: [IngestionEvent] = []
+        for index in 0..<3 {
+            events.append(event("e\(index)", .generationCreate, at: Int64(index), [
+                "id": .string("g\(index)"), "traceId": "t1", "model": "gemini-2.5-pro",
+                "usageDetails": ["input": .string(huge), "output": "1", "cached": .string(huge)],
+            ]))
+        }
+        let folded = TraceFold.fold(traceID: "t1", events, prices: Self.langfuse)
+        #expect(folded.observations.allSatisfy { $0.usageDetails["total"] == .max })
+        // Past every threshold: the large-context tier.
+        #expect(folded.observations.allSatisfy { $0.cost?.tierName == "Large Context" })
+        let summary = TraceSummary(folded, project: "p", lastReceived: 0)
+        #expect(summary.usage["input"] == .max && summary.usage["total"] == .max)
+        #expect(summary.models["gemini-2.5-pro"]?.total == .max)
+    }
+
     // MARK: - Tables
 
     @Test func theOlderSnakeCaseShapeReads() throws {

@@ -295,11 +295,66 @@ import WickTestSupport
                 let field = ValidatedJSON.root(buffer)
                 guard let fast = CompactedTrace.DirectWriter.plainUsage(field, in: buffer) else { return }
                 plain += 1
-                #expect(fast == ProvidedUsage.from(usage: ValidatedJSON.value(field, in: buffer).objectValue, usageDetails: nil,
-                                                   costDetails: nil), "\(String(decoding: text, as: UTF8.self))")
+                let full = ProvidedUsage.from(usage: ValidatedJSON.value(field, in: buffer).objectValue, usageDetails: nil, costDetails: nil)
+                #expect(fast.dictionary == full.usage && full.unit == nil && full.costs.isEmpty, "\(String(decoding: text, as: UTF8.self))")
             }
         }
         #expect(plain > 300)
+    }
+
+    /// The direct writer prices a plain usage on fields, reading the model parameters and metadata
+    /// a tier's conditions name as the calculator reads the built values: the last of a repeated
+    /// key, strings, numbers as written, booleans; where bytes and strings might compare
+    /// differently (escapes, text outside ASCII) it prices the built observation instead.
+    @Test func theDirectWriterPricesOnFieldsAsTheCalculatorDoes() throws {
+        let table = """
+            [{"modelName": "meta-model", "matchPattern": "(?i)^meta-model$", "pricingTiers": [
+              {"name": "Batch", "isDefault": false, "priority": 1, "prices": {"input": 1e-7, "output": 2e-7},
+               "conditions": [{"source": "metadata", "key": "mode", "operator": "in", "values": ["batch", "1.50", "true"]}]},
+              {"name": "Standard", "isDefault": true, "priority": 0, "prices": {"input": 1e-6, "output": 2e-6, "total": 5e-8}}]}]
+            """
+        let prices = try PriceBook.load([("user.json", Array(table.utf8))])
+        let models = ["gpt-4o", "o3", "gpt-5.4", "gemini-2.5-pro", "meta-model", "claude-3-5-sonnet-20241022", "no-such-model"]
+        let parameters = [#"{"service_tier":"fast"}"#, #"{"service_tier":"priority","service_tier":"flex"}"#, #"{"service_tier":"fl\u0065x"}"#,
+                          #"{"service_tier":1}"#, #"{"service_tier":true}"#, #"{"service_tier":null}"#, #"{"servic\u0065_tier":"fast"}"#,
+                          #"{"service_tier":"fäst"}"#, #"{"temperature":0.5}"#, #"{}"#]
+        let metadata = [#"{"mode":"batch"}"#, #"{"mode":1.50}"#, #"{"mode":1.5}"#, #"{"mode":true}"#, #"{"mode":"b\u0061tch"}"#,
+                        #"{"mode":"batch","mode":"online"}"#, #"{"mode":{"x":1}}"#]
+        let usages = [#"{"input":300000,"output":5}"#, #"{"input":12}"#, #"{"total":9}"#, #"{"input":3,"output":4,"total":9}"#, #"{}"#]
+        var generator = SplitMix(seed: 5)
+        var costed = 0
+        for _ in 0..<300 {
+            func pick(_ values: [String]) -> String { values[Int.random(in: 0..<values.count, using: &generator)] }
+            var create = #""id":"g1","traceId":"t1","model":"\#(pick(models))","modelParameters":\#(pick(parameters))"#
+            if Bool.random(using: &generator) { create += #","metadata":\#(pick(metadata))"# }
+            let records = Self.lines([
+                #"{"id":"e1","type":"trace-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"t1"}}"#,
+                #"{"id":"e2","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{\#(create)}}"#,
+                #"{"id":"e3","type":"generation-update","timestamp":"2026-01-01T00:00:02Z","body":{"id":"g1","traceId":"t1","usage":\#(pick(usages))}}"#,
+            ])
+            let written = try #require(Self.direct(records, prices: prices))
+            Self.expectDirectDocument(records, written, prices: prices)
+            if try JSONValue.parse(written.payload)["observations"]?[0]?["@cost"] != nil { costed += 1 }
+        }
+        #expect(costed > 100)
+    }
+
+    /// A trace's usage sums its observations' and saturates at 2^64 − 1, plain usages and others
+    /// alike, in the direct writer as in the fold.
+    @Test func theDirectWriterSumsUsageAsTheFoldDoes() throws {
+        var lines = [#"{"id":"e0","type":"trace-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"t1"}}"#]
+        for index in 1...20 {
+            let usage = index % 4 == 0 ? #""usageDetails":{"input":"18446744073709551615","cached":7}"#
+                : #""usage":{"input":999999999999999999,"output":999999999999999999}"#
+            lines.append(#"{"id":"e\#(index)","type":"generation-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"g\#(index)","traceId":"t1","model":"gpt-4o",\#(usage)}}"#)
+        }
+        for count in [3, 20] {
+            let records = Self.lines(Array(lines.prefix(count)))
+            let written = try #require(Self.direct(records))
+            Self.expectDirectDocument(records, written)
+            let usage = try JSONValue.parse(written.payload)["usage"]
+            #expect(usage?["total"]?.numberValue?.text == (count == 3 ? "3999999999999999996" : "18446744073709551615"))
+        }
     }
 
     /// What the direct writer leaves to the fold: it says so, and writes nothing.

@@ -59,6 +59,12 @@ public enum RandomTrace: Sendable {
             create["traceId"] = "t1"
             create["startTime"] = iso(Int64.random(in: 0...3, using: &generator))
             if index > 0 { create["parentObservationId"] = .string("o\(Int.random(in: 0..<index, using: &generator))") }
+            let generation = kind.0 == .generationCreate
+            if generation && Bool.random(using: &generator) {
+                // Priced (by tiers on usage and on model parameters) and not.
+                create["model"] = pick(["gpt-4o", "gemini-2.5-pro", "claude-3-5-sonnet-20241022", "no-such-model"], &generator)
+                create["modelParameters"] = pick([["service_tier": "priority"], ["temperature": 0.5], [:]], &generator)
+            }
             events.append(event(nextID(), kind.0, at: at(&generator), create))
             for _ in 0..<Int.random(in: 0...3, using: &generator) {
                 var update = fields(&generator)
@@ -68,6 +74,9 @@ public enum RandomTrace: Sendable {
                 if Bool.random(using: &generator) { update["level"] = pick(["ERROR", "WARNING", nil], &generator) }
                 if Bool.random(using: &generator) {
                     update["usageDetails"] = pick([["input": 3, "output": 1], ["input": 5], [:]], &generator)
+                }
+                if generation && Bool.random(using: &generator) {
+                    update["usage"] = pick([["input": 3, "output": 1], ["input": 250_000], ["total": 9], [:]], &generator)
                 }
                 if Bool.random(using: &generator) { update["startTime"] = iso(9) }  // immutable: ignored
                 events.append(event(nextID(), kind.1, at: at(&generator), update))

@@ -280,14 +280,21 @@ extension CompactedTrace {
             writer.number(receivedLast)
             writer.bytes.append(UInt8(ascii: "]"))
             var total: FixedDecimal?
+            // Plain usages sum without a dictionary; any other makes the sum one.
+            var plainUsage = PlainUsage()
             var usage: [String: UInt64] = [:]
-            usage.reserveCapacity(4)
             for observation in observations {
-                if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
-                for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
+                if let cost = observation.plainCost?.total ?? observation.cost?.total { total = (total ?? .zero) + cost }
+                if let plain = observation.plainUsage { plainUsage.add(plain) }
+                for (key, value) in observation.usageDetails { usage[key] = UsageCount.sum(usage[key] ?? 0, value) }
             }
             if let total { writer.key("totalCost"); writer.number(total) }
-            if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
+            if !usage.isEmpty {
+                for (key, value) in plainUsage.dictionary { usage[key] = UsageCount.sum(usage[key] ?? 0, value) }
+                writer.key("usage"); writer.counts(usage)
+            } else if !plainUsage.isEmpty {
+                writer.key("usage"); writer.counts(plainUsage)
+            }
             if let trace {
                 writer.key("trace")
                 write(trace, traceID: traceID, to: &writer)
@@ -354,6 +361,7 @@ extension CompactedTrace {
             var observation = Folded(first: head, type: ObservationType.of(first.type)!, start: first.body.startTime ?? first.timestamp)
             observation.environment = first.body.environment.map { Ref(event: head, field: $0) }
             var provided: ProvidedUsage?
+            var plain: PlainUsage?
             var costs: [String: JSONNumber] = [:]
             for position in positions {
                 let event = events[position]
@@ -379,21 +387,31 @@ extension CompactedTrace {
                     observation.promptVersion = version
                 }
                 // A non-empty usage or cost map replaces the one before; an empty one never erases it.
-                if body.usage != nil || body.usageDetails != nil || body.costDetails != nil {
-                    let plain = body.usageDetails == nil && body.costDetails == nil ? body.usage.flatMap { Self.plainUsage($0, in: event.buffer) } : nil
-                    let given = plain
-                        ?? ProvidedUsage.from(usage: object(body.usage, event.buffer), usageDetails: object(body.usageDetails, event.buffer),
-                                              costDetails: object(body.costDetails, event.buffer))
-                    if !given.usage.isEmpty { provided = given }
+                if body.usageDetails == nil, body.costDetails == nil, let usage = body.usage,
+                   let counts = Self.plainUsage(usage, in: event.buffer) {
+                    if !counts.isEmpty {
+                        plain = counts
+                        provided = nil
+                    }
+                } else if body.usage != nil || body.usageDetails != nil || body.costDetails != nil {
+                    let given = ProvidedUsage.from(usage: object(body.usage, event.buffer), usageDetails: object(body.usageDetails, event.buffer),
+                                                   costDetails: object(body.costDetails, event.buffer))
+                    if !given.usage.isEmpty {
+                        provided = given
+                        plain = nil
+                    }
                     if !given.costs.isEmpty { costs = given.costs }
                 }
                 observation.lastEvent = event.timestamp
             }
-            if let provided {
+            if var plain {
+                plain.completeTotal()
+                observation.plainUsage = plain
+            } else if let provided {
                 observation.usageDetails = provided.usage
                 observation.usageUnit = provided.unit
                 if observation.usageDetails["total"] == nil {
-                    observation.usageDetails["total"] = observation.usageDetails.values.reduce(0, +)
+                    observation.usageDetails["total"] = UsageCount.total(of: observation.usageDetails.values)
                 }
             }
             observation.providedCosts = costs
@@ -401,9 +419,14 @@ extension CompactedTrace {
             if let end = observation.endTime, end < observation.start { observation.endTime = observation.start }
             let model = observation.model.flatMap { $0.field.isNull ? nil : $0.field.string(in: events[$0.event].buffer) }
             if model != nil || !costs.isEmpty {
-                var priced = Observation(id: "", traceId: "", type: observation.type, startTime: observation.start)
                 // Matched once, here and for the calculator.
                 let entry = model.flatMap { prices.match($0) }
+                if costs.isEmpty, observation.usageDetails.isEmpty,
+                   Self.price(&observation, entry: entry, modelParameters: located(observation.modelParameters),
+                              metadata: located(observation.metadata)) {
+                    return observation
+                }
+                var priced = Observation(id: "", traceId: "", type: observation.type, startTime: observation.start)
                 if let entry, entry.readsAttributes {
                     // Tiers that look at model parameters or metadata see them as the fold builds them.
                     priced.modelParameters = observation.modelParameters.map { ValidatedJSON.value($0.field, in: events[$0.event].buffer) }
@@ -412,7 +435,7 @@ extension CompactedTrace {
                     }
                 }
                 priced.model = model
-                priced.usageDetails = observation.usageDetails
+                priced.usageDetails = observation.plainUsage?.dictionary ?? observation.usageDetails
                 priced.usageUnit = observation.usageUnit
                 priced.providedCostDetails = costs
                 observation.cost = CostCalculator.cost(of: priced, entry: entry)
@@ -423,7 +446,7 @@ extension CompactedTrace {
         /// ProvidedUsage.from for the usual shape, without building the objects: a legacy `usage`
         /// of plain non-negative integers under `input`, `output` and `total` (each once), and no
         /// `usageDetails` or `costDetails`. Nil for anything else (ProvidedUsage.from then decides).
-        static func plainUsage(_ usage: JSONField, in buffer: UnsafeRawBufferPointer) -> ProvidedUsage? {
+        static func plainUsage(_ usage: JSONField, in buffer: UnsafeRawBufferPointer) -> PlainUsage? {
             var counts: (input: UInt64?, output: UInt64?, total: UInt64?) = (nil, nil, nil)
             var plain = true
             ValidatedJSON.forEachMember(of: usage, in: buffer) { key, value in
@@ -443,18 +466,67 @@ extension CompactedTrace {
                 }
             }
             guard plain else { return nil }
-            var result = ProvidedUsage()
-            // Room for the three keys (and the total the fold adds): a map grown one key at a time
-            // is allocated and rehashed twice on the way.
-            result.usage.reserveCapacity(4)
-            if let input = counts.input { result.usage["input"] = input }
-            if let output = counts.output { result.usage["output"] = output }
-            if let total = counts.total {
-                result.usage["total"] = total
-            } else if let input = counts.input, let output = counts.output {
-                result.usage["total"] = input + output
+            var result = PlainUsage(input: counts.input, output: counts.output, total: counts.total)
+            if result.total == nil, let input = counts.input, let output = counts.output {
+                result.total = UsageCount.sum(input, output)
             }
             return result
+        }
+
+        /// Prices an observation whose usage is plain (or absent) and whose client gave no costs,
+        /// on fields: the costs CostCalculator computes, without building the observation. False
+        /// when a tier's condition needs the built values (the caller then prices it in full).
+        private static func price(_ observation: inout Folded, entry: PriceEntry?, modelParameters: Located?,
+                                  metadata: Located?) -> Bool {
+            // No entry or no usage: no cost (CostCalculator.cost's guard).
+            guard let entry, let usage = observation.plainUsage else { return true }
+            let tier: Int?
+            do {
+                tier = try CostCalculator.tierIndex(of: entry) { (condition) throws(UndecidedCondition) -> Bool in
+                    if let holds = CostCalculator.holds(condition, for: usage) { return holds }
+                    guard case .attribute(let source, let key, let values) = condition else { throw UndecidedCondition() }
+                    return try attribute(key, of: source == .modelParameters ? modelParameters : metadata, isOneOf: values)
+                }
+            } catch {
+                return false
+            }
+            observation.plainCost = tier.flatMap { CostCalculator.cost(of: usage, tier: entry.tiers[$0]) }
+            return true
+        }
+
+        /// Whether the top-level `key` of an object (model parameters, metadata) reads as one of
+        /// `values`, as CostCalculator.holds reads it on the built object (the last member of the
+        /// key; a string's text, a number as written, `true` or `false`). Throws where comparing
+        /// bytes might differ from comparing Swift strings: escapes, text outside ASCII.
+        private static func attribute(_ key: String, of object: Located?, isOneOf values: [String]) throws(UndecidedCondition) -> Bool {
+            guard let object else { return false }
+            let buffer = object.buffer
+            guard key.utf8.allSatisfy({ $0 < 0x80 }), values.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) else {
+                throw UndecidedCondition()
+            }
+            var found: JSONField?
+            var plain = true
+            ValidatedJSON.forEachMember(of: object.field, in: buffer) { name, value in
+                let bytes = name.rawBytes(in: buffer)
+                if name.hasEscapes || !isASCII(bytes) { plain = false }
+                if key.utf8.elementsEqual(bytes) { found = value }
+            }
+            guard plain else { throw UndecidedCondition() }
+            guard let found else { return false }
+            let text = found.rawBytes(in: buffer)
+            switch found.kind {
+            case .string:
+                guard !found.hasEscapes, isASCII(text) else { throw UndecidedCondition() }
+                return values.contains { $0.utf8.elementsEqual(text) }
+            case .number:
+                return values.contains { $0.utf8.elementsEqual(text) }
+            case .true:
+                return values.contains("true")
+            case .false:
+                return values.contains("false")
+            case .null, .array, .object:
+                return false
+            }
         }
 
         /// A number written as plain digits (what ProvidedUsage.count takes as a count), nil for
@@ -469,6 +541,16 @@ extension CompactedTrace {
                 value = value * 10 + UInt64(digit - UInt8(ascii: "0"))
             }
             return value
+        }
+
+        /// A value as one event wrote it, with that event's bytes.
+        private struct Located {
+            var field: JSONField
+            var buffer: UnsafeRawBufferPointer
+        }
+
+        private func located(_ ref: Ref?) -> Located? {
+            ref.map { Located(field: $0.field, buffer: events[$0.event].buffer) }
         }
 
         /// FNV-1a 64.
@@ -582,20 +664,31 @@ extension CompactedTrace {
                 copy("promptName", name, to: &writer)
                 writer.key("promptVersion"); writer.integer(Int64(observation.promptVersion))
             }
-            if !observation.usageDetails.isEmpty {
+            if let plain = observation.plainUsage {
+                writer.key("usageDetails"); writer.counts(plain)
+            } else if !observation.usageDetails.isEmpty {
                 writer.key("usageDetails"); writer.counts(observation.usageDetails)
                 if let unit = observation.usageUnit { writer.key("usage"); writer.open(); writer.key("unit"); writer.string(unit); writer.close() }
             }
             if !observation.providedCosts.isEmpty {
                 writer.key("costDetails")
                 writer.open()
-                for (name, number) in observation.providedCosts.sorted(by: { $0.key < $1.key }) { writer.key(name); writer.raw(number.text) }
+                for (name, number) in observation.providedCosts.sorted(by: { $0.key < $1.key }) { writer.clientKey(name); writer.raw(number.text) }
                 writer.close()
             }
-            if let cost = observation.cost {
+            if let cost = observation.plainCost {
+                // As below: the priced keys in order, then the total.
                 writer.key("@cost")
                 writer.open()
-                for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.key(name); writer.number(value) }
+                if let value = cost.input { writer.key("input"); writer.number(value) }
+                if let value = cost.output { writer.key("output"); writer.number(value) }
+                if let value = cost.totalKey { writer.key("total"); writer.number(value) }
+                writer.key("total"); writer.number(cost.total)
+                writer.close()
+            } else if let cost = observation.cost {
+                writer.key("@cost")
+                writer.open()
+                for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { writer.clientKey(name); writer.number(value) }
                 if let value = cost.total { writer.key("total"); writer.number(value) }
                 writer.close()
             }
@@ -972,9 +1065,13 @@ private struct Folded {
     var promptVersion = 0
     var endTime: Timestamp?
     var completionStartTime: Timestamp?
+    /// The usage when its last non-empty map was of the plain shape (``usageDetails`` is then empty).
+    var plainUsage: PlainUsage?
     var usageDetails: [String: UInt64] = [:]
     var usageUnit: String?
     var providedCosts: [String: JSONNumber] = [:]
+    /// The cost when priced on fields (a plain usage, no provided costs); ``cost`` is then nil.
+    var plainCost: PlainCost?
     var cost: ObservationCost?
 
     init(first: Int, type: ObservationType, start: Timestamp) {

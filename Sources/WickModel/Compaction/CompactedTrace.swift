@@ -49,7 +49,7 @@ public enum CompactedTrace: Sendable {
         var usage: [String: UInt64] = [:]
         for observation in folded.observations {
             if let cost = observation.cost?.total { total = (total ?? .zero) + cost }
-            for (key, value) in observation.usageDetails { usage[key, default: 0] += value }
+            for (key, value) in observation.usageDetails { usage[key] = UsageCount.sum(usage[key] ?? 0, value) }
         }
         if let total { writer.key("totalCost"); writer.number(total) }
         if !usage.isEmpty { writer.key("usage"); writer.counts(usage) }
@@ -282,7 +282,9 @@ struct DocumentWriter {
         needsComma = true
     }
 
-    mutating func key(_ name: String) {
+    /// A key a client chose (a usage or cost name), escaped as JSON needs. Wick's own keys go
+    /// through ``key(_:)``: a literal argument picks this overload when both take the same label.
+    mutating func clientKey(_ name: String) {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
         JSONWriter.writeString(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -372,7 +374,16 @@ struct DocumentWriter {
 
     mutating func counts(_ counts: [String: UInt64]) {
         open()
-        for (key, value) in counts.sorted(by: { $0.key < $1.key }) { self.key(key); number(value) }
+        for (key, value) in counts.sorted(by: { $0.key < $1.key }) { clientKey(key); number(value) }
+        close()
+    }
+
+    /// ``counts(_:)`` for a plain usage: the same keys in the same order.
+    mutating func counts(_ usage: PlainUsage) {
+        open()
+        if let count = usage.input { key("input"); number(count) }
+        if let count = usage.output { key("output"); number(count) }
+        if let count = usage.total { key("total"); number(count) }
         close()
     }
 
@@ -466,13 +477,13 @@ struct DocumentWriter {
         if !observation.providedCostDetails.isEmpty {
             key("costDetails")
             open()
-            for (name, number) in observation.providedCostDetails.sorted(by: { $0.key < $1.key }) { key(name); raw(number.text) }
+            for (name, number) in observation.providedCostDetails.sorted(by: { $0.key < $1.key }) { clientKey(name); raw(number.text) }
             close()
         }
         if let cost = observation.cost {
             key("@cost")
             open()
-            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { key(name); number(value) }
+            for (name, value) in cost.details.sorted(by: { $0.key < $1.key }) { clientKey(name); number(value) }
             if let value = cost.total { key("total"); number(value) }
             close()
         }

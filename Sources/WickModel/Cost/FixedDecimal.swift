@@ -25,6 +25,13 @@ public struct FixedDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         units = Int128(value) * Self.scale
     }
 
+    /// A count, clamped to the largest value past the range (counts above 1.7e18 exceed it; any
+    /// such count is more than every threshold a price table names).
+    init(saturating count: UInt64) {
+        let (product, overflow) = Int128(count).multipliedReportingOverflow(by: Self.scale)
+        units = overflow ? .max : product
+    }
+
     /// From a JSON number's text (`0.000003`, `2.5e-06`, `12`), exactly; digits past the 20th
     /// decimal place round half to even. Nil when it is not a number or out of range.
     public init?(_ text: String) {

@@ -109,9 +109,21 @@ public enum CostCalculator: Sendable {
     }
 
     static func tierIndex(of entry: PriceEntry, for observation: Observation) -> Int? {
-        for index in entry.tiers.indices where entry.tiers[index].isDefault
-            || entry.tiers[index].conditions.allSatisfy({ holds($0, for: observation) }) {
-            return index
+        tierIndex(of: entry) { holds($0, for: observation) }
+    }
+
+    /// The first non-default tier whose conditions all hold by `holds`, else the default; what
+    /// `holds` throws (a condition it cannot decide) ends the search.
+    static func tierIndex<E: Error>(of entry: PriceEntry, holds: (TierCondition) throws(E) -> Bool) throws(E) -> Int? {
+        for index in entry.tiers.indices {
+            let tier = entry.tiers[index]
+            if tier.isDefault { return index }
+            var all = true
+            for condition in tier.conditions where try !holds(condition) {
+                all = false
+                break
+            }
+            if all { return index }
         }
         return nil
     }
@@ -119,16 +131,9 @@ public enum CostCalculator: Sendable {
     static func holds(_ condition: TierCondition, for observation: Observation) -> Bool {
         switch condition {
         case .usage(_, let pattern, let comparison, let value):
-            var sum = FixedDecimal.zero
-            for (key, count) in observation.usageDetails where pattern.matchesPart(key) { sum = sum + FixedDecimal(count) }
-            switch comparison {
-            case .gt: return sum > value
-            case .gte: return sum >= value
-            case .lt: return sum < value
-            case .lte: return sum <= value
-            case .eq: return sum == value
-            case .neq: return sum != value
-            }
+            var sum: UInt64 = 0
+            for (key, count) in observation.usageDetails where pattern.matchesPart(key) { sum = UsageCount.sum(sum, count) }
+            return comparison.holds(FixedDecimal(saturating: sum), value)
         case .attribute(let source, let key, let values):
             let container: JSONValue? = switch source {
             case .modelParameters: observation.modelParameters

@@ -40,6 +40,8 @@ public struct PricingTier: Sendable {
     public let prices: [String: FixedDecimal]
     /// Some price has more than 12 decimal places, so costs need rounding (most have at most 10).
     public let needsRounding: Bool
+    /// The prices of a plain usage's keys, looked up once.
+    let plainPrices: PlainUsage.Prices
 
     public init(id: String, name: String, isDefault: Bool, priority: Int, conditions: [TierCondition], prices: [String: FixedDecimal]) {
         self.id = id
@@ -49,6 +51,7 @@ public struct PricingTier: Sendable {
         self.conditions = conditions
         self.prices = prices
         needsRounding = prices.values.contains { $0.hasMorePlaces(than: CostCalculator.places) }
+        plainPrices = PlainUsage.Prices(input: prices["input"], output: prices["output"], total: prices["total"])
     }
 }
 
@@ -61,6 +64,18 @@ public enum TierCondition: Sendable {
 
     public enum Comparison: String, Sendable {
         case gt, gte, lt, lte, eq, neq
+
+        /// Whether `sum` compares so with `value`.
+        func holds(_ sum: FixedDecimal, _ value: FixedDecimal) -> Bool {
+            switch self {
+            case .gt: sum > value
+            case .gte: sum >= value
+            case .lt: sum < value
+            case .lte: sum <= value
+            case .eq: sum == value
+            case .neq: sum != value
+            }
+        }
     }
 
     public enum AttributeSource: String, Sendable {
@@ -72,10 +87,19 @@ public enum TierCondition: Sendable {
 /// A compiled regular expression. Immutable once made, so shared freely between threads.
 public final class CompiledPattern: @unchecked Sendable {
     let regex: Regex<AnyRegexOutput>
+    /// Which of the plain usage keys (`input`, `output`, `total`) the pattern finds, for a usage
+    /// condition: compaction decides those without running the expression (empty otherwise).
+    let plainKeys: PlainUsage.Keys
 
-    init(_ pattern: String, ignoringCase: Bool) throws {
+    init(_ pattern: String, ignoringCase: Bool, findingPlainKeys: Bool = false) throws {
         let compiled = try Regex(pattern)
-        regex = ignoringCase ? compiled.ignoresCase() : compiled
+        let regex = ignoringCase ? compiled.ignoresCase() : compiled
+        self.regex = regex
+        var keys = PlainUsage.Keys()
+        if findingPlainKeys {
+            for (key, name) in PlainUsage.Keys.names where (try? regex.firstMatch(in: name)) != nil { keys.insert(key) }
+        }
+        plainKeys = keys
     }
 
     /// The whole of `text` matches.
@@ -207,7 +231,8 @@ public enum PriceTable: Sendable {
             }
             let compiled: CompiledPattern
             do {
-                compiled = try CompiledPattern(pattern, ignoringCase: !(object["caseSensitive"]?.boolValue ?? false))
+                compiled = try CompiledPattern(pattern, ignoringCase: !(object["caseSensitive"]?.boolValue ?? false),
+                                               findingPlainKeys: true)
             } catch {
                 throw EntryError(message: "usageDetailPattern \(pattern) is not a regular expression")
             }

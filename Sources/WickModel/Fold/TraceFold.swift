@@ -172,7 +172,7 @@ public enum TraceFold: Sendable {
             observation.usageDetails = usage.usage
             observation.usageUnit = usage.unit
             if observation.usageDetails["total"] == nil {
-                observation.usageDetails["total"] = observation.usageDetails.values.reduce(0, +)
+                observation.usageDetails["total"] = UsageCount.total(of: observation.usageDetails.values)
             }
         }
         observation.providedCostDetails = providedCosts

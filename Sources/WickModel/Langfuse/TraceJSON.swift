@@ -49,8 +49,8 @@ public enum LangfuseJSON: Sendable {
 
     public static func observation(project: String, _ observation: Observation, created: JSONValue, updated: JSONValue) -> JSONValue {
         let usage = observation.usageDetails
-        let input = usage.filter { $0.key.contains("input") }.values.reduce(0, +)
-        let output = usage.filter { $0.key.contains("output") }.values.reduce(0, +)
+        let input = UsageCount.total(of: usage.filter { $0.key.contains("input") }.values)
+        let output = UsageCount.total(of: usage.filter { $0.key.contains("output") }.values)
         let cost = observation.cost
         var costDetails = JSONObject()
         for (key, value) in (cost?.details ?? [:]).sorted(by: { $0.key < $1.key }) { costDetails[key] = .number(value.json) }

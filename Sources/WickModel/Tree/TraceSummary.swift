@@ -52,9 +52,9 @@ public struct TraceSummary: Sendable, Hashable {
 
         public mutating func add(_ other: ModelUsage) {
             observations += other.observations
-            input += other.input
-            output += other.output
-            total += other.total
+            input = UsageCount.sum(input, other.input)
+            output = UsageCount.sum(output, other.output)
+            total = UsageCount.sum(total, other.total)
             if let more = other.cost { cost = (cost ?? .zero) + more }
         }
     }
@@ -104,7 +104,7 @@ public struct TraceSummary: Sendable, Hashable {
             case .warning: warnings += 1
             default: break
             }
-            for (key, value) in observations[index].usageDetails { usage[key, default: 0] += value }
+            for (key, value) in observations[index].usageDetails { usage[key] = UsageCount.sum(usage[key] ?? 0, value) }
             let observationCost = observations[index].cost?.total
             if let total = observationCost { cost = (cost ?? .zero) + total }
             if observations[index].model != nil || observationCost != nil {

@@ -44,7 +44,7 @@ public struct ProvidedUsage: Sendable, Hashable {
         }
         let details = usageDetails.map(normaliseDetails) ?? [:]
         if !usageTotalGiven && details.isEmpty, let input = result.usage["input"], let output = result.usage["output"] {
-            result.usage["total"] = input + output
+            result.usage["total"] = UsageCount.sum(input, output)
         }
         for (key, value) in details { result.usage[key] = value }
         if let costs = costDetails {
@@ -99,8 +99,9 @@ public struct ProvidedUsage: Sendable, Hashable {
     static func count(_ value: JSONValue?) -> UInt64? {
         switch value {
         case .number(let number)?:
-            guard let integer = number.int64Value, integer >= 0 else { return nil }
-            return UInt64(integer)
+            // Up to 2^64 − 1 as a string takes: a document writes such a count back as a number.
+            if let integer = number.int64Value { return integer >= 0 ? UInt64(integer) : nil }
+            return UInt64(number.text)
         case .string(let text)?:
             return UInt64(text)
         default:
