@@ -339,6 +339,22 @@ import WickTestSupport
         #expect(costed > 100)
     }
 
+    /// Tags are the union of every event's, in order: compared as bytes when all are ASCII written
+    /// without escapes, as strings otherwise (where `caf\u00e9` and `café` are one tag).
+    @Test(arguments: [
+        (#"["b","ab","a","B","b"]"#, #"["a b","ab",""]"#, #"["","B","a","a b","ab","b"]"#),
+        (#"["caf\u00e9","b"]"#, #"["café","x\"y","cafe\u0301"]"#, #"["b","café","x\"y"]"#),
+    ])
+    func theDirectWriterUnitesTagsAsTheFoldDoes(_ first: String, _ second: String, _ expected: String) throws {
+        let records = Self.lines([
+            #"{"id":"e1","type":"trace-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"t1","tags":\#(first)}}"#,
+            #"{"id":"e2","type":"trace-create","timestamp":"2026-01-01T00:00:01Z","body":{"id":"t1","tags":\#(second)}}"#,
+        ])
+        let written = try #require(Self.direct(records))
+        Self.expectDirectDocument(records, written)
+        #expect(try JSONValue.parse(written.payload)["trace"]?["tags"] == JSONValue.parse(expected))
+    }
+
     /// A trace's usage sums its observations' and saturates at 2^64 − 1, plain usages and others
     /// alike, in the direct writer as in the fold.
     @Test func theDirectWriterSumsUsageAsTheFoldDoes() throws {

@@ -46,6 +46,11 @@ extension CompactedTrace {
         private var grouped: [Int] = []
         private var groupStart: [Int] = []
         private var observations: [Folded] = []
+        /// The trace's events, and the first event of each observation (``fold``).
+        private var traceEvents: [Int] = []
+        private var heads: [Int] = []
+        /// The trace's tags, as written (``foldTrace``).
+        private var tags: [Ref] = []
         private var buffer: [UInt8] = []
         /// Receive times (µs) of the first and last events of the last document written.
         public private(set) var receivedFirst: Int64 = 0
@@ -128,9 +133,12 @@ extension CompactedTrace {
             case .sdkLog, .observationCreate, .observationUpdate:
                 return false
             case .scoreCreate:
-                // Scores are few and configs may change them: decoded and checked as the fold's are.
-                guard case .success(let score) = IngestionEvent.decode(buffer, sequence: raw.sequence, receiveTime: raw.receiveTime,
-                                                                       project: project).flatMap(scoreConfigs.check),
+                // Scores are few and configs may change them: decoded (the body; the envelope is read)
+                // and checked as the fold's are.
+                guard case .success(let score) = IngestionEvent.decode(body: bodyField, of: buffer, id: id.string(in: buffer), type: type,
+                                                                       timestamp: timestamp, sequence: raw.sequence,
+                                                                       receiveTime: raw.receiveTime, project: project)
+                        .flatMap(scoreConfigs.check),
                       score.body.id != nil, var trace = score.traceID, trace.withUTF8({ same(UnsafeRawBufferPointer($0), traceID) })
                 else { return false }
                 event.score = scores.count
@@ -192,9 +200,9 @@ extension CompactedTrace {
 
         private mutating func fold(traceID: String, prices: PriceBook) -> Bool {
             // Group by entity, groups in the order of their first event (TraceFold.Groups).
-            var traceEvents: [Int] = []
+            traceEvents.removeAll(keepingCapacity: true)
             var scoreEvents = TraceFold.Groups()
-            var heads: [Int] = []
+            heads.removeAll(keepingCapacity: true)
             // Past a few groups, found by a hash of the id (the bytes confirm it).
             var byHash: [UInt64: [Int]] = [:]
             groupOf.removeAll(keepingCapacity: true)
@@ -249,9 +257,7 @@ extension CompactedTrace {
             }
             observations.sort { a, b in
                 if a.start != b.start { return a.start < b.start }
-                let x = events[a.first].entityBytes, y = events[b.first].entityBytes
-                let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-                return order != 0 ? order < 0 : x.count < y.count
+                return precedes(events[a.first].entityBytes, events[b.first].entityBytes)
             }
             var trace: FoldedTraceFields?
             if !traceEvents.isEmpty {
@@ -317,13 +323,14 @@ extension CompactedTrace {
             return true
         }
 
-        /// TraceFold.foldTrace, on fields.
-        private func foldTrace(_ positions: [Int]) -> FoldedTraceFields? {
+        /// TraceFold.foldTrace, on fields. Mutating for the reason ``foldObservation`` is.
+        private mutating func foldTrace(_ positions: [Int]) -> FoldedTraceFields? {
             let first = events[positions[0]]
             var trace = FoldedTraceFields(timestamp: first.body.timestamp ?? first.timestamp,
                                           lastEvent: events[positions[positions.count - 1]].timestamp)
             trace.environment = first.body.environment.map { Ref(event: positions[0], field: $0) }
-            var tags: [String] = []
+            tags.removeAll(keepingCapacity: true)
+            var plainTags = true
             for position in positions {
                 let body = events[position].body
                 // Explicit null clears these; absent keys leave them.
@@ -340,13 +347,29 @@ extension CompactedTrace {
                     trace.metadata = Ref(position, field)
                 }
                 if let field = body.tags {
-                    ValidatedJSON.forEachElement(of: field, in: events[position].buffer) {
-                        tags.append($0.string(in: events[position].buffer))
+                    let buffer = events[position].buffer
+                    ValidatedJSON.forEachElement(of: field, in: buffer) { tag in
+                        if tag.hasEscapes || !isASCII(tag.rawBytes(in: buffer)) { plainTags = false }
+                        tags.append(Ref(position, tag))
                     }
                 }
                 trace.isPublic = body.isPublic ?? false
             }
-            if !tags.isEmpty { trace.tags = MergeRules.unionTags([], tags) }
+            guard !tags.isEmpty else { return trace }
+            if plainTags {
+                // MergeRules.unionTags on bytes: for ASCII written without escapes, strings order
+                // and compare as their bytes do.
+                tags.sort { precedes(events[$0.event].bytes($0.field), events[$1.event].bytes($1.field)) }
+                var last: UnsafeRawBufferPointer?
+                for tag in tags {
+                    let bytes = events[tag.event].bytes(tag.field)
+                    if let last, same(last, bytes) { continue }
+                    trace.plainTags.append(tag)
+                    last = bytes
+                }
+            } else {
+                trace.tags = MergeRules.unionTags([], tags.map { $0.field.string(in: events[$0.event].buffer) })
+            }
             return trace
         }
 
@@ -620,7 +643,15 @@ extension CompactedTrace {
             copyText("input", trace.input, to: &writer)
             copyText("output", trace.output, to: &writer)
             metadata(trace.metadata, to: &writer)
-            if !trace.tags.isEmpty {
+            if !trace.plainTags.isEmpty {
+                writer.key("tags")
+                writer.bytes.append(UInt8(ascii: "["))
+                for (position, tag) in trace.plainTags.enumerated() {
+                    if position > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                    writer.copy(tag.field, in: events[tag.event].buffer)
+                }
+                writer.bytes.append(UInt8(ascii: "]"))
+            } else if !trace.tags.isEmpty {
                 writer.key("tags")
                 writer.bytes.append(UInt8(ascii: "["))
                 for (position, tag) in trace.tags.enumerated() {
@@ -711,6 +742,13 @@ private func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
     var any: UInt8 = 0
     for byte in bytes { any |= byte }
     return any < 0x80
+}
+
+/// Byte order (a shorter prefix first).
+private func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let common = min(a.count, b.count)
+    let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+    return order != 0 ? order < 0 : a.count < b.count
 }
 
 /// Byte equality.
@@ -807,6 +845,7 @@ private struct Event {
     var score = -1
 
     var idBytes: UnsafeRawBufferPointer { id.rawBytes(in: buffer) }
+    func bytes(_ field: JSONField) -> UnsafeRawBufferPointer { field.rawBytes(in: buffer) }
     var entityBytes: UnsafeRawBufferPointer { entity.rawBytes(in: buffer) }
 }
 
@@ -1096,5 +1135,7 @@ private struct FoldedTraceFields {
     var metadata: Ref?
     var environment: Ref?
     var tags: [String] = []
+    /// The tags when all are ASCII written without escapes, as written, in order (``tags`` is then empty).
+    var plainTags: [Ref] = []
     var isPublic = false
 }

@@ -24,6 +24,15 @@ extension IngestionEvent {
         guard let type = EventType(typeField, in: payload) else {
             return .failure(LateReject(.unknownType, "unknown event type \"\(typeField.string(in: payload).prefix(64))\""))
         }
+        return decode(body: bodyField, of: payload, id: idField.string(in: payload), type: type, timestamp: timestamp,
+                      sequence: sequence, receiveTime: receiveTime, project: project, scope: scope)
+    }
+
+    /// The rest of ``decode(_:sequence:receiveTime:project:scope:)`` for an event validated already
+    /// whose envelope was read (compaction walks each event once): decodes its body.
+    static func decode(body bodyField: JSONField, of payload: UnsafeRawBufferPointer, id: String, type: EventType,
+                       timestamp: Timestamp, sequence: UInt64, receiveTime: Int64, project: String,
+                       scope: DecodeScope = .full) -> Result<IngestionEvent, LateReject> {
         var decoder = BodyDecoder(buffer: payload, type: type, scope: scope)
         do {
             try ValidatedJSON.forEachMember(of: bodyField, in: payload) { (key, value) throws(LateReject) in
@@ -33,7 +42,7 @@ extension IngestionEvent {
         } catch {
             return .failure(error)
         }
-        return .success(IngestionEvent(id: idField.string(in: payload), type: type, timestamp: timestamp, body: decoder.body,
+        return .success(IngestionEvent(id: id, type: type, timestamp: timestamp, body: decoder.body,
                                        sequence: sequence, receiveTime: receiveTime, project: project))
     }
 
