@@ -105,11 +105,25 @@ import WickTestSupport
     typealias SplitRecord = (payload: [UInt8], runs: [(range: Range<Int>, stream: UInt8)])
 
     /// A split frame (compacted segments): runs of payloads kept apart in their streams, put back
-    /// by the reader.
-    private func splitBody(_ records: [SplitRecord], wordCoded: Set<UInt8> = []) -> (body: [UInt8], split: Bool) {
+    /// by the reader; assembled after a frame of `previous` records when there are some (a builder
+    /// writes each frame over the last one's bytes).
+    private func splitBody(_ records: [SplitRecord], wordCoded: Set<UInt8> = [], previous: [SplitRecord] = []) -> (body: [UInt8], split: Bool) {
         var builder = FrameBuilder(capacity: 1 << 20, splitsRuns: true, wordCodedStreams: wordCoded)
-        builder.begin(firstSequence: 1, indexStart: 0)
         let metadata: [UInt8] = [1, UInt8(ascii: "p")]
+        if !previous.isEmpty {
+            builder.begin(firstSequence: 1, indexStart: 0)
+            for record in previous {
+                metadata.withUnsafeBytes { meta in
+                    record.payload.withUnsafeBytes {
+                        builder.add(kind: 2, keyCount: 0, receiveTime: 7, metadata: meta, payload: $0,
+                                    runs: record.runs.map(\.range), streams: record.runs.map(\.stream))
+                    }
+                }
+            }
+            _ = builder.uncompressedBody()
+            builder.discard()
+        }
+        builder.begin(firstSequence: 1, indexStart: 0)
         for record in records {
             metadata.withUnsafeBytes { meta in
                 record.payload.withUnsafeBytes {
@@ -232,6 +246,8 @@ import WickTestSupport
         // A stream too short to code is stated as plain in a type-4 frame.
         let (short, _) = splitBody(splitRecords, wordCoded: [0])
         #expect(unsplitPayloads(short, type: FrameHeader.typeZstdCodedRecords) == splitRecords.map(\.payload))
+        // Written over a larger frame whose stream was coded, the same body, byte for byte.
+        #expect(splitBody(splitRecords, wordCoded: [0], previous: records).body == short)
         // Damage never crashes or reads out of bounds.
         for length in stride(from: 0, to: body.count, by: 7) {
             #expect(unsplitPayloads(Array(body[..<length]), type: FrameHeader.typeZstdCodedRecords) == nil)

@@ -293,11 +293,19 @@ struct DocumentWriter {
 
     /// A key of Wick's own: plain ASCII, nothing to escape.
     mutating func key(_ name: StaticString) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        // `,"name":` in one append (a document has a few dozen keys, and each append checks the
+        // array's uniqueness and capacity).
+        let count = name.utf8CodeUnitCount
+        let comma = needsComma ? 1 : 0
+        withUnsafeTemporaryAllocation(byteCount: count + 4, alignment: 1) { key in
+            let base = key.baseAddress!
+            base.storeBytes(of: UInt8(ascii: ","), as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: "\""), toByteOffset: comma, as: UInt8.self)
+            (base + comma + 1).copyMemory(from: name.utf8Start, byteCount: count)
+            base.storeBytes(of: UInt8(ascii: "\""), toByteOffset: comma + 1 + count, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: comma + 2 + count, as: UInt8.self)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: base, count: count + 3 + comma))
+        }
         needsComma = true
     }
 

@@ -9,7 +9,10 @@ struct FrameBuilder {
     /// headers of neighbouring records are nearly identical, payloads are the original NDJSON.
     private var headers: [UInt8] = []
     private var payloads: [UInt8] = []
+    /// The assembled body is its first `bodyLength` bytes. A split body is written through a pointer
+    /// over bytes left from earlier frames (growing it only fills what is new), not appended.
     private var body: [UInt8] = []
+    private var bodyLength = 0
     private var previousTime: Int64 = 0
     private(set) var recordCount: UInt32 = 0
     private(set) var firstSequence: UInt64 = 0
@@ -112,31 +115,37 @@ struct FrameBuilder {
     /// (docs/format.md §3). A type-4 frame states after the lengths whether each stream is
     /// word-coded, and the streams named in `wordCodedStreams` are where that makes them smaller.
     mutating func assembleBody() {
-        body.removeAll(keepingCapacity: true)
-        body.appendLE(UInt32(headers.count))
-        body.append(contentsOf: headers)
         guard isSplit else {
+            body.removeAll(keepingCapacity: true)
+            body.appendLE(UInt32(headers.count))
+            body.append(contentsOf: headers)
             body.append(contentsOf: payloads)
+            bodyLength = body.count
             return
         }
-        Self.appendSplit(to: &body, payloads: payloads, runs: runs, runStreams: runStreams, streamCount: streamCount,
-                         wordCodedStreams: wordCodedStreams, coded: &wordCoded, scratch: &wordScratch)
+        bodyLength = Self.writeSplit(into: &body, headers: headers, payloads: payloads, runs: runs, runStreams: runStreams,
+                                     streamCount: streamCount, wordCodedStreams: wordCodedStreams, coded: &wordCoded,
+                                     scratch: &wordScratch)
     }
 
-    /// Appends a split body's parts after its header table (see `assembleBody`). Written through
-    /// one pointer, not appended: a frame holds tens of thousands of runs of a few dozen bytes, and
-    /// an append each cost more than copying its bytes.
-    private static func appendSplit(to out: inout [UInt8], payloads: [UInt8], runs: [Range<Int>], runStreams: [UInt8],
-                                    streamCount: Int, wordCodedStreams: Set<UInt8>, coded: inout [UInt8],
-                                    scratch: inout WordCodes.Scratch) {
+    /// Writes a split body (see `assembleBody`) at the start of `out`; returns its length. Written
+    /// through one pointer, not appended: a frame holds tens of thousands of runs of a few dozen
+    /// bytes, and an append each cost more than copying its bytes. Every byte up to the length is
+    /// written: `out` holds an earlier frame's bytes.
+    private static func writeSplit(into out: inout [UInt8], headers: [UInt8], payloads: [UInt8], runs: [Range<Int>],
+                                   runStreams: [UInt8], streamCount: Int, wordCodedStreams: Set<UInt8>, coded: inout [UInt8],
+                                   scratch: inout WordCodes.Scratch) -> Int {
         let runBytes = runs.reduce(0) { $0 + $1.count }
         let restLength = payloads.count - runBytes + runs.count
-        let prefix = out.count
+        let prefix = 4 + headers.count
         let streamsStart = prefix + 4 + restLength + 4 + runStreams.count + 1 + 4 * streamCount
             + (wordCodedStreams.isEmpty ? 0 : streamCount)
-        out.append(contentsOf: repeatElement(0, count: streamsStart + runBytes + runs.count - prefix))
-        let end = out.withUnsafeMutableBytes { out in
+        let size = streamsStart + runBytes + runs.count
+        if out.count < size { out.append(contentsOf: repeatElement(0, count: size - out.count)) }
+        return out.withUnsafeMutableBytes { out in
             payloads.withUnsafeBytes { all in
+                out.storeBytes(of: UInt32(headers.count).littleEndian, as: UInt32.self)
+                headers.withUnsafeBytes { (out.baseAddress! + 4).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 var at = prefix
                 func copy(_ range: Range<Int>) {
                     copyBytes(to: out.baseAddress! + at, from: all.baseAddress! + range.lowerBound, count: range.count)
@@ -166,7 +175,10 @@ struct FrameBuilder {
                 let lengthsAt = at
                 at += 4 * streamCount
                 let codingsAt = at
-                if !wordCodedStreams.isEmpty { at += streamCount }
+                if !wordCodedStreams.isEmpty {
+                    for stream in 0..<streamCount { out[codingsAt + stream] = 0 }
+                    at += streamCount
+                }
                 for stream in 0..<streamCount {
                     let start = at
                     for (run, tag) in zip(runs, runStreams) where Int(tag) == stream {
@@ -189,13 +201,12 @@ struct FrameBuilder {
                 return at
             }
         }
-        out.removeSubrange(end...)
     }
 
     /// The body as `finish` would compress it (for tests of the decoder).
     mutating func uncompressedBody() -> [UInt8] {
         assembleBody()
-        return body
+        return Array(body[..<bodyLength])
     }
 
     /// Drops the records gathered so far.
@@ -216,17 +227,17 @@ struct FrameBuilder {
     mutating func finish(into output: inout [UInt8], compressor: ZstdCompressor) throws(StorageError) -> FrameHeader {
         precondition(!isEmpty, "finish on an empty frame")
         assembleBody()
-        let bound = ZstdCompressor.bound(body.count)
+        let bound = ZstdCompressor.bound(bodyLength)
         if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
-        let length = try body.withBytes { (source) throws(StorageError) -> Int in
+        let length = try body.withBytes { (whole) throws(StorageError) -> Int in
             try compressed.withMutableBytes { (destination) throws(StorageError) -> Int in
-                try compressor.compress(source, into: destination)
+                try compressor.compress(UnsafeRawBufferPointer(rebasing: whole[..<bodyLength]), into: destination)
             }
         }
         let split = isSplit
         let splitType = wordCodedStreams.isEmpty ? FrameHeader.typeZstdStreamRecords : FrameHeader.typeZstdCodedRecords
         let header = FrameHeader(type: split ? splitType : FrameHeader.typeZstdRecords,
-                                 recordCount: recordCount, uncompressedLength: UInt32(body.count),
+                                 recordCount: recordCount, uncompressedLength: UInt32(bodyLength),
                                  payloadLength: UInt32(length), firstSequence: firstSequence,
                                  minReceiveTime: minReceiveTime, maxReceiveTime: maxReceiveTime)
         compressed.withUnsafeBytes { raw in
