@@ -71,3 +71,34 @@ extension DecodeTests {
         }
     }
 }
+
+extension DecodeTests {
+    /// A type names itself, and every name one byte off (changed, dropped, added, escaped) names
+    /// none, or the type it then spells.
+    @Test func eventTypesMatchByTheirBytes() {
+        func type(_ text: String) -> EventType? {
+            let quoted = Array(("\"" + text + "\"").utf8)
+            return quoted.withUnsafeBytes { line in
+                EventType(JSONField(kind: .string, range: 1..<(line.count - 1), hasEscapes: text.contains("\\")), in: line)
+            }
+        }
+        let names = Dictionary(uniqueKeysWithValues: EventType.allCases.map { ($0.description, $0) })
+        for (name, expected) in names {
+            #expect(type(name) == expected)
+            #expect(type(name.split(separator: "-").joined(separator: "\\u002d")) == expected)
+            let bytes = Array(name.utf8)
+            var variants: [[UInt8]] = [Array(bytes.dropLast()), Array(bytes.dropFirst()), bytes + [UInt8(ascii: "s")]]
+            for index in bytes.indices {
+                for replacement in [UInt8(ascii: "c"), UInt8(ascii: "u"), UInt8(ascii: "x"), bytes[index] ^ 0x20] {
+                    var changed = bytes
+                    changed[index] = replacement
+                    variants.append(changed)
+                }
+            }
+            for variant in variants {
+                let text = String(decoding: variant, as: UTF8.self)
+                #expect(type(text) == names[text], "\(text)")
+            }
+        }
+    }
+}

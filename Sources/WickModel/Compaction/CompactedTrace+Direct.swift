@@ -814,20 +814,23 @@ private struct EnvelopeWalk {
             plainKeys = false
             return nil
         }
-        if isKey(key, "id", in: buffer) {
+        // By length first: one comparison per member.
+        switch key.range.count {
+        case 2 where isKey(key, "id", in: buffer):
             id = value
             return .id
-        } else if isKey(key, "type", in: buffer) {
+        case 4 where isKey(key, "type", in: buffer):
             type = value.kind == .string ? EventType(value, in: buffer) : nil
             return .type
-        } else if isKey(key, "body", in: buffer) {
+        case 4 where isKey(key, "body", in: buffer):
             body = value
             return .body
-        } else if isKey(key, "timestamp", in: buffer) {
+        case 9 where isKey(key, "timestamp", in: buffer):
             timestamp = value
             return .timestamp
+        default:
+            return nil
         }
-        return nil
     }
 }
 

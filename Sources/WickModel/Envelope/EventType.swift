@@ -49,27 +49,42 @@ public enum EventType: UInt8, Sendable, Hashable, CaseIterable, CustomStringConv
     @inlinable
     public init?(_ field: JSONField, in line: UnsafeRawBufferPointer) {
         guard field.kind == .string else { return nil }
-        // Every wire name is 7 to 18 bytes; dispatching on the length first keeps this to one or
-        // two comparisons per event.
-        let length = field.range.count
         guard !field.hasEscapes else {
             guard let match = EventType.allCases.first(where: { field.equals($0.wireName, in: line) }) else { return nil }
             self = match
             return
         }
-        for candidate in EventType.byLength[min(length, EventType.byLength.count - 1)] where field.equals(candidate.wireName, in: line) {
-            self = candidate
-            return
+        // A switch on the length and two bytes (the first, and `c` or `u` of create or update),
+        // then one comparison: every event's type is read this way, at ingest and in compaction.
+        let length = field.range.count
+        guard length >= 7 else { return nil }
+        let name = line.baseAddress! + field.range.lowerBound
+        let first = name.load(as: UInt8.self)
+        let second = name.load(fromByteOffset: 1, as: UInt8.self)
+        let verb = name.load(fromByteOffset: length - 6, as: UInt8.self)
+        let c = UInt8(ascii: "c"), u = UInt8(ascii: "u")
+        let candidate: EventType
+        switch (length, first, verb) {
+        case (7, _, _): candidate = .sdkLog
+        case (11, UInt8(ascii: "s"), c): candidate = .spanCreate
+        case (11, UInt8(ascii: "s"), u): candidate = .spanUpdate
+        case (11, UInt8(ascii: "t"), _): candidate = .toolCreate
+        case (12, UInt8(ascii: "t"), _): candidate = .traceCreate
+        case (12, UInt8(ascii: "e"), _): candidate = .eventCreate
+        case (12, UInt8(ascii: "a"), _): candidate = .agentCreate
+        case (12, UInt8(ascii: "c"), _): candidate = .chainCreate
+        case (12, UInt8(ascii: "s"), _): candidate = .scoreCreate
+        case (16, UInt8(ascii: "r"), _): candidate = .retrieverCreate
+        case (16, UInt8(ascii: "e"), _): candidate = second == UInt8(ascii: "v") ? .evaluatorCreate : .embeddingCreate
+        case (16, UInt8(ascii: "g"), _): candidate = .guardrailCreate
+        case (17, UInt8(ascii: "g"), c): candidate = .generationCreate
+        case (17, UInt8(ascii: "g"), u): candidate = .generationUpdate
+        case (18, UInt8(ascii: "o"), c): candidate = .observationCreate
+        case (18, UInt8(ascii: "o"), u): candidate = .observationUpdate
+        default: return nil
         }
-        return nil
+        guard field.equals(candidate.wireName, in: line) else { return nil }
+        self = candidate
     }
 
-    @usableFromInline
-    static let byLength: [[EventType]] = {
-        var table = [[EventType]](repeating: [], count: 20)
-        for type in EventType.allCases {
-            table[type.wireName.utf8CodeUnitCount].append(type)
-        }
-        return table
-    }()
 }
