@@ -28,6 +28,12 @@ enum ISO8601 {
 
     /// Microseconds since the epoch, or nil. See the grammar at the top of this file.
     static func parse(_ text: UnsafeRawBufferPointer) -> Int64? {
+        if text.count == 24, let common = parseMillisecondsUTC(text) { return common }
+        return parseAnyForm(text)
+    }
+
+    /// `parse` without the shortcut for the common form.
+    static func parseAnyForm(_ text: UnsafeRawBufferPointer) -> Int64? {
         var reader = Reader(bytes: text)
         guard let year = reader.digits(4), reader.skip("-"),
             let month = reader.digits(2), reader.skip("-"),
@@ -69,6 +75,41 @@ enum ISO8601 {
         let microseconds = (localSeconds - Int64(offsetSeconds)) * microsecondsPerSecond + Int64(microsecond)
         guard microseconds >= Timestamp.minimum.microsecondsSinceEpoch,
             microseconds <= Timestamp.maximum.microsecondsSinceEpoch
+        else { return nil }
+        return microseconds
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ`, the form most clients write (every event has two or three), read
+    /// from three loads with the same checks as `parse`; nil for anything else, which `parse` then
+    /// reads (and rejects if it must).
+    @inline(__always)
+    static func parseMillisecondsUTC(_ text: UnsafeRawBufferPointer) -> Int64? {
+        let base = text.baseAddress!
+        let a = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))  // YYYY-MM-
+        let b = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt64.self))  // DDTHH:MM
+        let c = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 16, as: UInt64.self))  // :SS.sssZ
+        // Each word: its separators where the form has them, digits in the other lanes.
+        func matches(_ word: UInt64, separators: UInt64, mask: UInt64) -> Bool {
+            let digits = ~mask
+            let threes: UInt64 = 0x3030_3030_3030_3030 & digits
+            return word & mask == separators && word & 0xF0F0_F0F0_F0F0_F0F0 & digits == threes
+                && (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 & digits == threes
+        }
+        guard matches(a, separators: 0x2D00_002D_0000_0000, mask: 0xFF00_00FF_0000_0000),
+              matches(b, separators: 0x0000_3A00_0054_0000, mask: 0x0000_FF00_00FF_0000),
+              matches(c, separators: 0x5A00_0000_2E00_003A, mask: 0xFF00_0000_FF00_00FF)
+        else { return nil }
+        func digit(_ word: UInt64, _ lane: UInt64) -> Int { Int(truncatingIfNeeded: (word &>> (lane &* 8)) & 0x0F) }
+        func two(_ word: UInt64, _ lane: UInt64) -> Int { digit(word, lane) * 10 + digit(word, lane + 1) }
+        let year = two(a, 0) * 100 + two(a, 2)
+        let month = two(a, 5), day = two(b, 0), hour = two(b, 3), minute = two(b, 6), second = two(c, 1)
+        let millisecond = two(c, 4) * 10 + digit(c, 6)
+        guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month), hour <= 23, minute <= 59,
+              second <= 59
+        else { return nil }
+        let seconds = daysFromCivil(year: year, month: month, day: day) * secondsPerDay + Int64(hour * 3600 + minute * 60 + second)
+        let microseconds = seconds * microsecondsPerSecond + Int64(millisecond * 1000)
+        guard microseconds >= Timestamp.minimum.microsecondsSinceEpoch, microseconds <= Timestamp.maximum.microsecondsSinceEpoch
         else { return nil }
         return microseconds
     }

@@ -74,6 +74,17 @@ public enum ValidatedJSON: Sendable {
         }
     }
 
+    /// Whether an object or array field has no members or elements: its first byte past the
+    /// opening bracket that is not whitespace closes it (nothing else is read).
+    public static func isEmpty(_ container: JSONField, in buffer: UnsafeRawBufferPointer) -> Bool {
+        precondition(container.kind == .object || container.kind == .array, "isEmpty needs an object or array field")
+        let base = buffer.baseAddress!
+        var p = base + container.range.lowerBound + 1
+        JSONScanner.skipWhitespace(&p, end: base + container.range.upperBound)
+        let byte = p.load(as: UInt8.self)
+        return byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]")
+    }
+
     /// Calls `body` with each element of `array` (an array field of `buffer`).
     public static func forEachElement<E: Error>(of array: JSONField, in buffer: UnsafeRawBufferPointer,
                                                 _ body: (JSONField) throws(E) -> Void) throws(E) {

@@ -55,6 +55,16 @@ import WickJSON
         }
     }
 
+    /// An object or array is empty exactly when its built value is, whitespace or not.
+    @Test(arguments: ["{}", "[]", "{ \n\t}", "[\r\n ]", #"{"a":1}"#, "[0]", #"{ "":null }"#, "[ [] ]", "{\n\"}\":{}}"])
+    func containersKnowWhetherTheyAreEmpty(_ json: String) throws {
+        let (field, bytes) = try Self.idField(json)
+        let value = try JSONValue.parse(Array(json.utf8))
+        bytes.withUnsafeBytes { buffer in
+            #expect(ValidatedJSON.isEmpty(field, in: buffer) == (value.objectValue?.isEmpty ?? value.arrayValue!.isEmpty))
+        }
+    }
+
     @Test func equalsLiteral() throws {
         let (field, bytes) = try Self.idField(#""trace\u002dcreate""#)
         bytes.withUnsafeBytes { buffer in

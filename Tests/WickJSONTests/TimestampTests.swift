@@ -1,5 +1,5 @@
 import Testing
-import WickJSON
+@testable import WickJSON
 
 /// ISO-8601 parsing in zod's `z.iso.datetime({ offset: true })` grammar, and formatting.
 @Suite struct TimestampTests {
@@ -50,6 +50,45 @@ import WickJSON
     @Test(arguments: valid)
     func parsesValid(_ text: String, _ microseconds: Int64) {
         #expect(Timestamp(iso8601: text)?.microsecondsSinceEpoch == microseconds)
+    }
+
+    /// The shortcut for `YYYY-MM-DDTHH:MM:SS.sssZ` gives what the general reader gives, or leaves
+    /// the text to it: on that form with every byte changed to each of the bytes that matter, and
+    /// on random dates (the last days of months, leap years, the ends of the range).
+    @Test func theCommonFormReadsAsEveryForm() {
+        var state: UInt64 = 20261206
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        var texts = ["0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "2024-02-29T12:00:00.000Z", "2100-02-29T12:00:00.000Z"]
+        for _ in 0..<3000 {
+            let year = [0, 1970, 2000, 2024, 2100, 9999][Int(next() % 6)]
+            let date = String(format4: year) + "-" + String(twoDigits: Int(next() % 13)) + "-" + String(twoDigits: 28 + Int(next() % 4))
+            texts.append(date + "T" + String(twoDigits: Int(next() % 25)) + ":" + String(twoDigits: Int(next() % 61)) + ":"
+                         + String(twoDigits: Int(next() % 61)) + "." + String(twoDigits: Int(next() % 100)) + String(next() % 10) + "Z")
+        }
+        let base = Array("2026-11-01T10:00:00.123Z".utf8)
+        for index in base.indices {
+            for byte in Array("0123456789-T:.Z+ z/\u{7F}".utf8) + [0x2F, 0x3A, 0xFF, 0x06] {
+                var changed = base
+                changed[index] = byte
+                texts.append(String(decoding: changed, as: UTF8.self))
+            }
+        }
+        var shortcut = 0
+        for text in texts {
+            var copy = text
+            copy.withUTF8 { utf8 in
+                let bytes = UnsafeRawBufferPointer(utf8)
+                guard bytes.count == 24, let fast = ISO8601.parseMillisecondsUTC(bytes) else { return }
+                shortcut += 1
+                #expect(fast == ISO8601.parseAnyForm(bytes), "\(text)")
+            }
+            #expect(Timestamp(iso8601: text)?.microsecondsSinceEpoch == copy.withUTF8 { ISO8601.parseAnyForm(UnsafeRawBufferPointer($0)) },
+                    "\(text)")
+        }
+        #expect(shortcut > 1000)
     }
 
     @Test(arguments: invalid)
@@ -130,4 +169,9 @@ private func two(_ value: Int) -> String {
 
 private func format4(_ value: Int) -> String {
     String(repeating: "0", count: 4 - String(value).count) + String(value)
+}
+
+extension String {
+    fileprivate init(twoDigits value: Int) { self = value < 10 ? "0\(value)" : "\(value)" }
+    fileprivate init(format4 value: Int) { self = String(repeating: "0", count: 4 - String(value).count) + String(value) }
 }

@@ -601,9 +601,7 @@ extension CompactedTrace {
 
         /// An object field with at least one member.
         private func hasMembers(_ field: JSONField, _ buffer: UnsafeRawBufferPointer) -> Bool {
-            var any = false
-            ValidatedJSON.forEachMember(of: field, in: buffer) { _, _ in any = true }
-            return any
+            !ValidatedJSON.isEmpty(field, in: buffer)
         }
 
         private func copy(_ name: StaticString, _ ref: Ref?, to writer: inout DocumentWriter) {
