@@ -427,24 +427,23 @@ extension CompactedTrace {
                 }
                 observation.lastEvent = event.timestamp
             }
+            var usageDetails: [String: UInt64] = [:]
+            var usageUnit: String?
             if var plain {
                 plain.completeTotal()
                 observation.plainUsage = plain
             } else if let provided {
-                observation.usageDetails = provided.usage
-                observation.usageUnit = provided.unit
-                if observation.usageDetails["total"] == nil {
-                    observation.usageDetails["total"] = UsageCount.total(of: observation.usageDetails.values)
-                }
+                usageDetails = provided.usage
+                usageUnit = provided.unit
+                if usageDetails["total"] == nil { usageDetails["total"] = UsageCount.total(of: usageDetails.values) }
             }
-            observation.providedCosts = costs
             // An end before the start is clamped to the start.
             if let end = observation.endTime, end < observation.start { observation.endTime = observation.start }
             let model = observation.model.flatMap { $0.field.isNull ? nil : $0.field.string(in: events[$0.event].buffer) }
             if model != nil || !costs.isEmpty {
                 // Matched once, here and for the calculator.
                 let entry = model.flatMap { prices.match($0) }
-                if costs.isEmpty, observation.usageDetails.isEmpty,
+                if costs.isEmpty, usageDetails.isEmpty,
                    Self.price(&observation, entry: entry, modelParameters: located(observation.modelParameters),
                               metadata: located(observation.metadata)) {
                     return observation
@@ -458,10 +457,13 @@ extension CompactedTrace {
                     }
                 }
                 priced.model = model
-                priced.usageDetails = observation.plainUsage?.dictionary ?? observation.usageDetails
-                priced.usageUnit = observation.usageUnit
+                priced.usageDetails = observation.plainUsage?.dictionary ?? usageDetails
+                priced.usageUnit = usageUnit
                 priced.providedCostDetails = costs
-                observation.cost = CostCalculator.cost(of: priced, entry: entry)
+                let cost = CostCalculator.cost(of: priced, entry: entry)
+                observation.other = OtherUsage(usageDetails: usageDetails, usageUnit: usageUnit, providedCosts: costs, cost: cost)
+            } else if !usageDetails.isEmpty {
+                observation.other = OtherUsage(usageDetails: usageDetails, usageUnit: usageUnit, providedCosts: costs, cost: nil)
             }
             return observation
         }
@@ -1107,18 +1109,37 @@ private struct Folded {
     var completionStartTime: Timestamp?
     /// The usage when its last non-empty map was of the plain shape (``usageDetails`` is then empty).
     var plainUsage: PlainUsage?
-    var usageDetails: [String: UInt64] = [:]
-    var usageUnit: String?
-    var providedCosts: [String: JSONNumber] = [:]
     /// The cost when priced on fields (a plain usage, no provided costs); ``cost`` is then nil.
     var plainCost: PlainCost?
-    var cost: ObservationCost?
+    /// Usage of any other shape, the client's costs and the calculator's cost: out of line, so that
+    /// an observation without them (most) copies with one reference where it had four.
+    var other: OtherUsage?
+
+    var usageDetails: [String: UInt64] { other?.usageDetails ?? [:] }
+    var usageUnit: String? { other?.usageUnit }
+    var providedCosts: [String: JSONNumber] { other?.providedCosts ?? [:] }
+    var cost: ObservationCost? { other?.cost }
 
     init(first: Int, type: ObservationType, start: Timestamp) {
         self.first = first
         self.type = type
         self.start = start
         lastEvent = start
+    }
+}
+
+/// See ``Folded/other``.
+private final class OtherUsage {
+    let usageDetails: [String: UInt64]
+    let usageUnit: String?
+    let providedCosts: [String: JSONNumber]
+    let cost: ObservationCost?
+
+    init(usageDetails: [String: UInt64], usageUnit: String?, providedCosts: [String: JSONNumber], cost: ObservationCost?) {
+        self.usageDetails = usageDetails
+        self.usageUnit = usageUnit
+        self.providedCosts = providedCosts
+        self.cost = cost
     }
 }
 
